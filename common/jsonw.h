@@ -1,0 +1,13 @@
+/* jsonw: tiny helpers to write JSON text into fixed buffers without building
+ * a tree (the hot paths: Twilio and Realtime audio events). */
+#ifndef VX_JSONW_H
+#define VX_JSONW_H
+#include <stddef.h>
+
+/* Append `s` as a quoted, escaped JSON string at buf+*pos (cap total).
+ * Returns 0 or -ENOSPC (buffer left NUL-terminated either way). */
+int jw_str(char *buf, size_t cap, size_t *pos, const char *s);
+/* Append raw text (printf-style). 0 or -ENOSPC. */
+int jw_raw(char *buf, size_t cap, size_t *pos, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+#endif

@@ -1,0 +1,68 @@
+/* ws: WebSocket connections (server and client) on a libuv loop, built on
+ * libwebsockets 4.1 with a foreign uv loop. Used by voiceproxy (the
+ * /media-stream server and its OpenAI clients), sipbridge (one client per
+ * call) and the test peers. Every function must be called on the loop's
+ * thread; every callback runs there.
+ *
+ * Messages are delivered whole (fragments reassembled up to max_message;
+ * bigger -> close 1009). Binary messages go to binary_h, or close the
+ * connection with 1003 when binary_h is NULL. Outbound data is copied into a
+ * per-connection queue written when the socket is writeable; beyond
+ * max_queue bytes ws_send_text returns -ENOBUFS (a slow peer never makes us
+ * buffer without limit).
+ * Lifetime: a ws_conn is owned by the ws module. close_h is the last
+ * callback for a connection (also when a client never connected: code 1006
+ * and a reason); the ws_conn is freed right after it returns. */
+#ifndef VX_WS_H
+#define VX_WS_H
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct ws_ctx ws_ctx;
+typedef struct ws_conn ws_conn;
+
+typedef struct ws_handlers {
+	void (*open_h)(ws_conn *c, void *arg);  /* client: handshake done */
+	void (*text_h)(ws_conn *c, const char *data, size_t len, void *arg); /* data NUL-terminated */
+	void (*binary_h)(ws_conn *c, const uint8_t *data, size_t len, void *arg);
+	void (*close_h)(ws_conn *c, int code, const char *reason, void *arg);
+} ws_handlers;
+
+typedef struct ws_opts {
+	size_t max_message;     /* default 1 MiB */
+	size_t max_queue;       /* default 4 MiB */
+	int connect_timeout_ms; /* client connect + handshake, default 5000 */
+} ws_opts;
+
+/* An upgrade request as seen by a server's accept callback. */
+typedef struct ws_request ws_request;
+const char *ws_request_path(const ws_request *rq);   /* "/media-stream" */
+const char *ws_request_query(const ws_request *rq);  /* "a=b&c=d" or "" */
+const char *ws_request_header(const ws_request *rq, const char *name); /* NULL if absent */
+
+/* Decide on an incoming upgrade: call ws_set_handlers() and return 0 to
+ * accept, or return an HTTP status (401, 403, 404, 503) to refuse. */
+typedef int (ws_accept_h)(ws_conn *c, const ws_request *rq, void *arg);
+
+int ws_ctx_new(ws_ctx **out, uv_loop_t *loop, const ws_opts *opts); /* opts may be NULL */
+/* Closes every connection (close_h runs), then frees the context. The loop
+ * must be run afterwards for libuv handles to finish closing. */
+void ws_ctx_destroy(ws_ctx *ctx);
+
+/* Client: url "ws://host:port/path?q" or "wss://…"; headers NULL-terminated
+ * "Name: value" strings (e.g. "Authorization: Bearer …"). */
+int ws_connect(ws_ctx *ctx, const char *url, const char *const *headers,
+	       const ws_handlers *h, void *arg, ws_conn **out);
+/* Server: listen on addr:port (port 0 = ephemeral; *bound gets the port). */
+int ws_listen(ws_ctx *ctx, const char *addr, int port, ws_accept_h *ah, void *arg, int *bound);
+/* Server: adopt an accepted TCP socket whose upgrade request is still unread
+ * (voiceproxy's one-port acceptor peeks, then hands the socket over). */
+int ws_adopt(ws_ctx *ctx, int fd, ws_accept_h *ah, void *arg);
+
+void ws_set_handlers(ws_conn *c, const ws_handlers *h, void *arg);
+int ws_send_text(ws_conn *c, const char *data, size_t len); /* 0, -ENOBUFS, -ENOTCONN */
+void ws_close(ws_conn *c, int code, const char *reason);    /* async; close_h follows */
+size_t ws_queued(const ws_conn *c);
+const char *ws_peer(const ws_conn *c);                       /* "ip:port" */
+#endif
