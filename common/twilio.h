@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "b64.h" /* B64_ENC_LEN for TW_MEDIA_FMT_CAP */
+
 #define TW_SID_MAX 64      /* incl. NUL */
 #define TW_NAME_MAX 256    /* mark names, incl. NUL */
 #define TW_KEY_MAX 64
