@@ -14,7 +14,28 @@
  * MEDIA_EV_FAILED (SIP answers 503). When the WS peer closes the stream the
  * media thread reports MEDIA_EV_HANGUP (SIP sends BYE). SIP calls
  * media_call_end() when the call ends for any reason; the media thread then
- * sends stop, closes the WS and frees the call, then reports MEDIA_EV_ENDED. */
+ * sends stop, closes the WS and frees the call, then reports MEDIA_EV_ENDED.
+ *
+ * Details (media.c, media_call.c, media_rx.c):
+ *  - Every media_call_start is answered by READY or FAILED, and after
+ *    media_call_end by exactly one ENDED (a call that FAILED still needs its
+ *    media_call_end). A duplicate key, or a start during shutdown, gets
+ *    FAILED then ENDED at once. media_call_end on an unknown or already
+ *    ending key does nothing. media_destroy ends every live call (ENDED is
+ *    reported for each, on the media thread, before it returns).
+ *  - media_call_start returns -EBUSY beyond max_calls (counted from start
+ *    to ENDED), -EINVAL for a bad fd or a pt other than PCMU/PCMA. The fd is
+ *    owned by media from a successful return (also on a later FAILED).
+ *  - start.customParameters: every params[] pair in order, then "from",
+ *    "to" and "sipCallId" (the SIP Call-ID), unless a --param already uses
+ *    that name; at most 21 --param pairs fit (TW_MAX_PARAMS - 3).
+ *  - The callSid (CA…) is made by media and is the call id of its log lines;
+ *    the SIP Call-ID is logged once next to it.
+ *  - RTP is sent (to the SDP address, or the latched source once a packet
+ *    has arrived) from READY on: 20 ms packets, silence when nothing is
+ *    queued, none while `hold` is set or no address is known. A changed
+ *    remote in media_call_update drops the latch. dtmf_pt outside 96..127
+ *    means none. */
 #ifndef VX_MEDIA_H
 #define VX_MEDIA_H
 #include <stdbool.h>
@@ -70,5 +91,8 @@ unsigned media_live_calls(const media *m);
  * [min,max] on addr, returns the fd and port; -EADDRINUSE when exhausted. */
 int rtp_ports_init(int min, int max, const char *bind_addr);
 int rtp_sock_alloc(int *fd, int *port);
+/* Closes fd (unless fd < 0: already closed) and returns the port to the
+ * range. Ports are handed out round-robin, so a freed port is not reused at
+ * once. Without rtp_ports_init: 10000-20000 on 0.0.0.0. */
 void rtp_sock_free(int fd, int port);
 #endif

@@ -12,7 +12,30 @@
  * buffer without limit).
  * Lifetime: a ws_conn is owned by the ws module. close_h is the last
  * callback for a connection (also when a client never connected: code 1006
- * and a reason); the ws_conn is freed right after it returns. */
+ * and a reason); the ws_conn is freed right after it returns.
+ *
+ * close_h codes: the peer's close code and reason when it sent a close
+ * frame (1005 if that frame had no code); our own code when we closed
+ * (ws_close, 1003 binary refused, 1009 too big, 1001 "going away" from
+ * ws_ctx_destroy); 1006 when the TCP connection dropped, a connect or
+ * handshake failed or timed out. A client refused by the server's HTTP
+ * status gets 1006 with a reason starting "HTTP <status>:".
+ * Inside close_h the conn is finishing: ws_send_text returns -ENOTCONN
+ * and ws_close does nothing.
+ *
+ * Details users rely on:
+ * - ws_connect returning < 0 means no callback will ever come; 0 means
+ *   exactly one close_h will. Host names are resolved off-loop
+ *   (uv_getaddrinfo, IPv4 preferred); connect_timeout_ms covers DNS,
+ *   TCP, TLS and the HTTP upgrade.
+ * - wss:// verifies the server against the system CA store
+ *   (/etc/ssl/certs/ca-certificates.crt), or the file named by
+ *   SSL_CERT_FILE when set at ws_ctx_new time.
+ * - Servers accept a client's subprotocol offer by echoing its first one.
+ * - ws_ctx_destroy must not be called from inside a ws callback. It sends
+ *   queued messages and a 1001 close frame where the socket allows, then
+ *   drops the sockets; for a fully graceful end, ws_close each connection
+ *   and run the loop until their close_h ran. */
 #ifndef VX_WS_H
 #define VX_WS_H
 #include <stddef.h>
@@ -33,12 +56,14 @@ typedef struct ws_opts {
 	size_t max_message;     /* default 1 MiB */
 	size_t max_queue;       /* default 4 MiB */
 	int connect_timeout_ms; /* client connect + handshake, default 5000 */
+	int ping_interval_s;    /* 0 = off (default); else ping a peer silent this
+				 * long, drop it (close_h 1006) after twice this */
 } ws_opts;
 
 /* An upgrade request as seen by a server's accept callback. */
 typedef struct ws_request ws_request;
 const char *ws_request_path(const ws_request *rq);   /* "/media-stream" */
-const char *ws_request_query(const ws_request *rq);  /* "a=b&c=d" or "" */
+const char *ws_request_query(const ws_request *rq);  /* "a=b&c=d" or "" (each arg url-decoded) */
 const char *ws_request_header(const ws_request *rq, const char *name); /* NULL if absent */
 
 /* Decide on an incoming upgrade: call ws_set_handlers() and return 0 to
@@ -57,7 +82,9 @@ int ws_connect(ws_ctx *ctx, const char *url, const char *const *headers,
 /* Server: listen on addr:port (port 0 = ephemeral; *bound gets the port). */
 int ws_listen(ws_ctx *ctx, const char *addr, int port, ws_accept_h *ah, void *arg, int *bound);
 /* Server: adopt an accepted TCP socket whose upgrade request is still unread
- * (voiceproxy's one-port acceptor peeks, then hands the socket over). */
+ * (voiceproxy's one-port acceptor peeks, then hands the socket over).
+ * The fd belongs to ws from this call on, also when it fails. Plain HTTP
+ * requests on ws sockets get 404. */
 int ws_adopt(ws_ctx *ctx, int fd, ws_accept_h *ah, void *arg);
 
 void ws_set_handlers(ws_conn *c, const ws_handlers *h, void *arg);
@@ -65,4 +92,7 @@ int ws_send_text(ws_conn *c, const char *data, size_t len); /* 0, -ENOBUFS, -ENO
 void ws_close(ws_conn *c, int code, const char *reason);    /* async; close_h follows */
 size_t ws_queued(const ws_conn *c);
 const char *ws_peer(const ws_conn *c);                       /* "ip:port" */
+/* Call id shown on the ws layer's own log lines for this connection
+ * (copied, up to 47 chars; NULL or "" resets to "-"). */
+void ws_set_log_id(ws_conn *c, const char *id);
 #endif

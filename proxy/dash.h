@@ -21,6 +21,11 @@ typedef struct dash_opts {
 	const char *default_voice;        /* VOICE */
 	long ai_timeout_ms;               /* GET /api/ai, default 3000 */
 	long tool_timeout_ms;             /* one tool POST, default 8000 */
+	/* Added after the first version (all optional, 0/NULL = default): */
+	const char *api_token;            /* DASHBOARD_TOKEN: "Authorization: Bearer …" when set */
+	long retry_min_ms;                /* first journal retry delay, default 1000 */
+	long retry_max_ms;                /* backoff cap, default 60000 */
+	long retry_timeout_ms;            /* one retry attempt, default 15000 */
 } dash_opts;
 
 /* Per-call agent set-up from GET /api/ai (or the defaults). */
@@ -62,7 +67,10 @@ int dash_tool_call(dash *d, const dash_ai *ai, const dash_callinfo *ci, const ch
 		   dash_req **req);
 /* Durable POST /api/messages (e.g. the missed-call message). */
 int dash_post_message(dash *d, const dash_callinfo *ci, const char *text);
-/* The callback of r will not run; a journaled POST still gets delivered. */
+/* The callback of r will not run; a journaled POST still gets delivered.
+ * A dash_req is valid from the call that returned it until its callback
+ * starts (callbacks always run later on the loop, never inside the call
+ * that started the request): forget the pointer in the callback. */
 void dash_cancel(dash_req *r);
 /* Requests waiting in the journal (for /health and tests). */
 unsigned dash_spooled(const dash *d);

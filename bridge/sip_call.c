@@ -1,0 +1,468 @@
+/* sip_call: one incoming call as a state machine on the SIP thread:
+ * admission (stopping / ALLOWED_SOURCES / MAX_CALLS), the SDP offer, the
+ * RTP port, the media start, 180 then 200 once the stream is up (or 503),
+ * and teardown from either side. A call is freed once both the dialog
+ * (nua handle) and the media side (MEDIA_EV_ENDED) are gone. */
+#include "sip_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <sofia-sip/msg_addr.h>
+
+#include "log.h"
+
+/* Call-ID as a log id: printable, no spaces, bounded. */
+static void sanitize(char *dst, size_t cap, const char *src)
+{
+	size_t i = 0;
+	for (; src && *src && i + 1 < cap; src++)
+		dst[i++] = (*src > 0x20 && *src < 0x7f) ? *src : '_';
+	dst[i] = '\0';
+	if (!i)
+		snprintf(dst, cap, "-");
+}
+
+static void url_who(char *dst, size_t cap, const sip_addr_t *a)
+{
+	const char *w = NULL;
+	if (a)
+		w = a->a_url->url_user ? a->a_url->url_user : a->a_url->url_host;
+	sanitize(dst, cap, w ? w : "");
+}
+
+/* The local address a peer at `remote` reaches us on (no packet is sent). */
+static int local_addr_for(const char *remote, char *out, size_t cap)
+{
+	struct sockaddr_storage ss = { 0 }, me;
+	socklen_t len = sizeof(me);
+	int fd, fam = strchr(remote, ':') ? AF_INET6 : AF_INET, rc = -EINVAL;
+
+	if (fam == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(9);
+		if (inet_pton(AF_INET, remote, &s4->sin_addr) != 1)
+			return -EINVAL;
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(9);
+		if (inet_pton(AF_INET6, remote, &s6->sin6_addr) != 1)
+			return -EINVAL;
+	}
+	fd = socket(fam, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&ss, fam == AF_INET ? sizeof(struct sockaddr_in)
+							       : sizeof(struct sockaddr_in6)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&me, &len) == 0) {
+		const void *a = fam == AF_INET ? (const void *)&((struct sockaddr_in *)&me)->sin_addr
+					       : (const void *)&((struct sockaddr_in6 *)&me)->sin6_addr;
+		rc = inet_ntop(fam, a, out, (socklen_t)cap) ? 0 : -EINVAL;
+	}
+	close(fd);
+	return rc;
+}
+
+static bool addr_unspecified(const char *a)
+{
+	return !a || !*a || strcmp(a, "0.0.0.0") == 0 || strcmp(a, "::") == 0;
+}
+
+/* PUBLIC_IP, else BIND_ADDR when specific, else the route towards the peer. */
+static void pick_local_addr(sipua *ua, sipcall *c, const char *peer)
+{
+	const sb_config *conf = ua->cfg;
+	if (conf->public_ip)
+		snprintf(c->local_addr, sizeof(c->local_addr), "%s", conf->public_ip);
+	else if (!addr_unspecified(conf->bind_addr))
+		snprintf(c->local_addr, sizeof(c->local_addr), "%s", conf->bind_addr);
+	else if (!peer || local_addr_for(peer, c->local_addr, sizeof(c->local_addr)) < 0)
+		snprintf(c->local_addr, sizeof(c->local_addr), "127.0.0.1");
+}
+
+void sipcall_media_params(const sipcall *c, media_params *p)
+{
+	const sb_config *conf = c->ua->cfg;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->sip_call_id, sizeof(p->sip_call_id), "%s", c->call_id);
+	snprintf(p->from, sizeof(p->from), "%s", c->from);
+	snprintf(p->to, sizeof(p->to), "%s", c->to);
+	p->rtp_fd = -1;
+	p->rtp_port = c->rtp_port;
+	p->pt = c->choice.pt;
+	p->dtmf_pt = c->choice.dtmf_pt;
+	p->hold = c->choice.hold;
+	if (c->choice.raddr[0] && c->choice.rport > 0) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&p->remote;
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&p->remote;
+		if (inet_pton(AF_INET, c->choice.raddr, &s4->sin_addr) == 1) {
+			s4->sin_family = AF_INET;
+			s4->sin_port = htons((uint16_t)c->choice.rport);
+		} else if (inet_pton(AF_INET6, c->choice.raddr, &s6->sin6_addr) == 1) {
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = htons((uint16_t)c->choice.rport);
+		}
+	}
+	for (size_t i = 0; i < conf->nparams && i < MEDIA_KV_MAX; i++) {
+		memcpy(p->params[i], conf->params[i], sizeof(p->params[i]));
+		p->nparams++;
+	}
+}
+
+sipcall *sipcall_find_nh(sipua *ua, nua_handle_t *nh)
+{
+	for (sipcall *c = ua->calls; c; c = c->next)
+		if (c->nh == nh)
+			return c;
+	return NULL;
+}
+
+static sipcall *find_key(sipua *ua, uint64_t key)
+{
+	for (sipcall *c = ua->calls; c; c = c->next)
+		if (c->key == key)
+			return c;
+	return NULL;
+}
+
+static void stop_answer_timer(sipcall *c)
+{
+	if (c->answer_timer) {
+		su_timer_destroy(c->answer_timer);
+		c->answer_timer = NULL;
+	}
+}
+
+static void call_free(sipcall *c)
+{
+	stop_answer_timer(c);
+	free(c);
+}
+
+static void maybe_free(sipcall *c)
+{
+	sipua *ua = c->ua;
+	if (c->nh || c->media_on)
+		return;
+	for (sipcall **pp = &ua->calls; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	ua->ncalls--;
+	log_debug(c->cid, "sip: call freed (%u live)", ua->ncalls);
+	call_free(c);
+	sipua_call_gone(ua);
+}
+
+/* Refuse an INVITE we keep no state for. */
+static void reject(nua_handle_t *nh, int code, const char *phrase, const char *warning)
+{
+	nua_respond(nh, code, phrase, TAG_IF(warning, SIPTAG_WARNING_STR(warning)), TAG_END());
+	nua_handle_destroy(nh);
+}
+
+static void end_media(sipcall *c, const char *why)
+{
+	if (c->media_on && !c->media_end_sent) {
+		c->media_end_sent = true;
+		if (media_call_end(c->ua->m, c->key, why) < 0) {
+			log_err(c->cid, "sip: media_call_end failed; dropping the media side");
+			c->media_on = false;
+		}
+	}
+}
+
+void sipcall_end(sipcall *c, const char *why)
+{
+	stop_answer_timer(c);
+	end_media(c, why);
+	if (!c->nh)
+		return;
+	if (c->state == SC_WAIT_MEDIA) {
+		nua_respond(c->nh, 503, "Service Unavailable", SIPTAG_RETRY_AFTER_STR("30"), TAG_END());
+		c->state = SC_ENDING;
+	} else if (c->state == SC_ANSWERED && !c->bye_sent) {
+		c->bye_sent = true;
+		c->state = SC_ENDING;
+		nua_bye(c->nh, TAG_END());
+		log_info(c->cid, "sip: BYE sent (%s)", why);
+	}
+}
+
+static void answer_timeout(void *magic, su_timer_t *t, void *arg)
+{
+	sipcall *c = arg;
+	(void)magic;
+	(void)t;
+	c->ua->n_media_fail++;
+	log_warn(c->cid, "sip: stream not ready after %d s -> 503", c->ua->cfg->answer_timeout);
+	sipcall_end(c, "stream not ready in time");
+}
+
+static void describe_src(char *buf, size_t cap, const su_addrinfo_t *ai, const char **ip_out, char *ip, size_t ipcap)
+{
+	*ip_out = NULL;
+	snprintf(buf, cap, "?");
+	if (!ai || !ai->ai_addr)
+		return;
+	if (ai->ai_addr->sa_family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ai->ai_addr;
+		if (inet_ntop(AF_INET, &s4->sin_addr, ip, (socklen_t)ipcap))
+			snprintf(buf, cap, "%s:%u", ip, ntohs(s4->sin_port));
+		*ip_out = ip;
+	} else if (ai->ai_addr->sa_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ai->ai_addr;
+		if (inet_ntop(AF_INET6, &s6->sin6_addr, ip, (socklen_t)ipcap))
+			snprintf(buf, cap, "[%s]:%u", ip, ntohs(s6->sin6_port));
+		*ip_out = ip;
+	}
+}
+
+/* Offer from the INVITE body: 0 usable, or the response code to refuse with. */
+static int take_offer(sipua *ua, const sip_t *sip, sdp_choice *ch, bool *delayed, const char *cid)
+{
+	sdp_session *s;
+	char err[160];
+	int rc;
+
+	*delayed = !sip->sip_payload || !sip->sip_payload->pl_len;
+	if (*delayed) {
+		/* Delayed offer: we offer in the 200; media starts as PCMU, remote unknown. */
+		memset(ch, 0, sizeof(*ch));
+		ch->pt = 0;
+		ch->dtmf_pt = 101;
+		ch->dir = SDP_SENDRECV;
+		return 0;
+	}
+	if (sip->sip_content_type && sip->sip_content_type->c_type &&
+	    strcasecmp(sip->sip_content_type->c_type, "application/sdp") != 0) {
+		ua->n_bad_sdp++;
+		log_warn(cid, "sip: INVITE body is %s, not application/sdp -> 415", sip->sip_content_type->c_type);
+		return 415;
+	}
+	s = malloc(sizeof(*s));
+	if (!s)
+		return 500;
+	rc = sdp_parse(s, sip->sip_payload->pl_data, sip->sip_payload->pl_len, err, sizeof(err));
+	if (rc < 0) {
+		ua->n_bad_sdp++;
+		log_warn(cid, "sip: malformed SDP offer (%s) -> 488", err);
+		free(s);
+		return 488;
+	}
+	rc = sdp_negotiate(s, ch, err, sizeof(err));
+	free(s);
+	if (rc < 0) {
+		ua->n_no_codec++;
+		log_warn(cid, "sip: no common codec (%s) -> 488", err);
+		return 488;
+	}
+	return 0;
+}
+
+/* Our SDP for the 200: an answer to the INVITE's offer, or our own offer. */
+static int build_sdp(sipcall *c, const sip_t *sip, bool delayed)
+{
+	sdp_local l = { .addr = c->local_addr, .port = c->rtp_port, .sess_id = c->sess_id, .sess_ver = c->sess_ver };
+	sdp_session *s;
+	int rc;
+
+	if (delayed)
+		return sdp_build_offer(c->answer, sizeof(c->answer), &l);
+	s = malloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	rc = sdp_parse(s, sip->sip_payload->pl_data, sip->sip_payload->pl_len, NULL, 0);
+	if (rc == 0)
+		rc = sdp_build_answer(c->answer, sizeof(c->answer), s, &c->choice, &l);
+	free(s);
+	return rc;
+}
+
+void sipcall_on_invite(sipua *ua, nua_handle_t *nh, const sip_t *sip)
+{
+	char cid[64], src[80], ipbuf[64];
+	const char *src_ip = NULL;
+	msg_t *msg = nua_current_request(ua->nua);
+	su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
+	sdp_choice ch;
+	sipcall *c = NULL;
+	media_params *mp = NULL;
+	bool delayed;
+	int fd = -1, port = 0, code, rc;
+
+	ua->n_invites++;
+	sanitize(cid, sizeof(cid), sip && sip->sip_call_id ? sip->sip_call_id->i_id : NULL);
+	describe_src(src, sizeof(src), ai, &src_ip, ipbuf, sizeof(ipbuf));
+	if (!sip) {
+		reject(nh, 400, "Bad Request", NULL);
+		return;
+	}
+	if (ua->stopping) {
+		ua->n_refused_stopping++;
+		log_info(cid, "sip: INVITE from %s refused: shutting down -> 503", src);
+		reject(nh, 503, "Service Unavailable", NULL);
+		return;
+	}
+	if (ua->acl && (!ai || !sb_acl_match(ua->acl, ai->ai_addr))) {
+		ua->n_forbidden++;
+		log_warn(cid, "sip: INVITE from %s not in ALLOWED_SOURCES -> 403 (%lu refused)", src, ua->n_forbidden);
+		reject(nh, 403, "Forbidden", NULL);
+		return;
+	}
+	if (ua->ncalls >= (unsigned)ua->cfg->max_calls) {
+		ua->n_busy++;
+		log_warn(cid, "sip: INVITE from %s refused: MAX_CALLS=%d reached -> 486", src, ua->cfg->max_calls);
+		reject(nh, 486, "Busy Here", NULL);
+		return;
+	}
+	code = take_offer(ua, sip, &ch, &delayed, cid);
+	if (code) {
+		reject(nh, code, code == 488 ? "Not Acceptable Here" : code == 415 ? "Unsupported Media Type"
+										  : "Server Internal Error",
+		       code == 488 ? "399 voixia \"PCMU or PCMA over RTP/AVP required\"" : NULL);
+		return;
+	}
+	rc = rtp_sock_alloc(&fd, &port);
+	if (rc < 0) {
+		ua->n_media_fail++;
+		log_err(cid, "sip: no RTP port free (%d) -> 503", rc);
+		reject(nh, 503, "Service Unavailable", NULL);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	mp = malloc(sizeof(*mp));
+	if (!c || !mp) {
+		rtp_sock_free(fd, port);
+		reject(nh, 500, "Server Internal Error", NULL);
+		goto out;
+	}
+	c->ua = ua;
+	c->key = ua->next_key++;
+	c->nh = nh;
+	c->state = SC_WAIT_MEDIA;
+	c->rtp_port = port;
+	c->choice = ch;
+	c->await_ack_answer = delayed;
+	snprintf(c->cid, sizeof(c->cid), "%s", cid);
+	snprintf(c->call_id, sizeof(c->call_id), "%s", sip->sip_call_id ? sip->sip_call_id->i_id : "");
+	url_who(c->from, sizeof(c->from), sip->sip_from);
+	url_who(c->to, sizeof(c->to), sip->sip_to);
+	if (getrandom(&c->sess_id, sizeof(c->sess_id), 0) != sizeof(c->sess_id))
+		c->sess_id = c->key;
+	c->sess_id &= 0x7fffffffffffffffULL; /* o= wants a number many parsers read as signed */
+	c->sess_ver = 1;
+	pick_local_addr(ua, c, ch.raddr[0] ? ch.raddr : src_ip);
+	if (build_sdp(c, sip, delayed) < 0) {
+		rtp_sock_free(fd, port);
+		log_err(cid, "sip: cannot build our SDP -> 500");
+		reject(nh, 500, "Server Internal Error", NULL);
+		goto out;
+	}
+	nua_handle_bind(nh, c);
+	c->next = ua->calls;
+	ua->calls = c;
+	ua->ncalls++;
+	log_info(cid, "sip: INVITE from %s (%s -> %s): %s%s, rtp %s:%d -> %s:%d%s", src, c->from, c->to,
+		 ch.pt ? "PCMA" : "PCMU", ch.dtmf_pt >= 0 ? "+telephone-event" : "", c->local_addr, port,
+		 ch.raddr[0] ? ch.raddr : "?", ch.rport, delayed ? " (delayed offer)" : "");
+	nua_respond(nh, 180, "Ringing", TAG_END());
+	sipcall_media_params(c, mp);
+	mp->rtp_fd = fd;
+	rc = media_call_start(ua->m, c->key, mp);
+	if (rc < 0) {
+		ua->n_media_fail++;
+		rtp_sock_free(fd, port);
+		log_err(cid, "sip: media_call_start failed (%d) -> 503", rc);
+		sipcall_end(c, "media start failed");
+		c = NULL; /* freed when the dialog terminates */
+		goto out;
+	}
+	c->media_on = true;
+	c->answer_timer = su_timer_create(su_root_task(ua->root), (su_duration_t)ua->cfg->answer_timeout * 1000);
+	if (c->answer_timer)
+		su_timer_set(c->answer_timer, answer_timeout, c);
+	c = NULL; /* owned by the list now */
+out:
+	if (c && !nua_handle_magic(nh))
+		call_free(c); /* refused before it was bound and listed */
+	free(mp);
+}
+
+void sipcall_on_media(sipua *ua, uint64_t key, media_event ev, const char *reason)
+{
+	sipcall *c = find_key(ua, key);
+
+	if (!c) {
+		log_debug("-", "sip: media event %d for unknown call %llu", ev, (unsigned long long)key);
+		return;
+	}
+	switch (ev) {
+	case MEDIA_EV_READY:
+		if (c->state != SC_WAIT_MEDIA || !c->nh)
+			break;
+		stop_answer_timer(c);
+		c->state = SC_ANSWERED;
+		nua_respond(c->nh, 200, "OK", SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+			    SIPTAG_PAYLOAD_STR(c->answer), TAG_END());
+		log_info(c->cid, "sip: stream open -> 200 OK");
+		break;
+	case MEDIA_EV_FAILED:
+		ua->n_media_fail++;
+		log_warn(c->cid, "sip: stream to %s unavailable (%s) -> 503", ua->cfg->ws_url,
+			 reason && *reason ? reason : "no reason");
+		sipcall_end(c, "stream unavailable");
+		break;
+	case MEDIA_EV_HANGUP:
+		log_info(c->cid, "sip: stream closed by the application (%s)", reason && *reason ? reason : "-");
+		sipcall_end(c, "stream closed");
+		break;
+	case MEDIA_EV_ENDED:
+		c->media_on = false;
+		maybe_free(c);
+		break;
+	default:
+		log_warn(c->cid, "sip: unknown media event %d", ev);
+	}
+}
+
+void sipcall_on_state(sipua *ua, sipcall *c, nua_handle_t *nh, int status, tagi_t tags[])
+{
+	int cs = nua_callstate_init;
+
+	(void)ua;
+	tl_gets(tags, NUTAG_CALLSTATE_REF(cs), TAG_END());
+	log_debug(c->cid, "sip: state %s (%d)", nua_callstate_name((enum nua_callstate)cs), status);
+	if (cs != nua_callstate_terminated)
+		return;
+	log_info(c->cid, "sip: call ended (%d)", status);
+	stop_answer_timer(c);
+	end_media(c, "call ended");
+	nua_handle_bind(nh, NULL);
+	nua_handle_destroy(nh);
+	c->nh = NULL;
+	c->state = SC_ENDING;
+	maybe_free(c);
+}
+
+void sipcall_free_all(sipua *ua)
+{
+	while (ua->calls) {
+		sipcall *c = ua->calls;
+		ua->calls = c->next;
+		if (c->nh)
+			nua_handle_bind(c->nh, NULL);
+		call_free(c);
+	}
+	ua->ncalls = 0;
+}

@@ -1,0 +1,387 @@
+/* ws_conn: one WebSocket connection: outbound FIFO, inbound reassembly,
+ * deferred close and the exactly-once close_h. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "err.h"
+#include "log.h"
+#include "ws_int.h"
+
+ws_conn *ws_conn_new(ws_ctx *ctx, bool is_client)
+{
+	ws_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->ctx = ctx;
+	c->is_client = is_client;
+	snprintf(c->peer, sizeof(c->peer), "-");
+	snprintf(c->log_id, sizeof(c->log_id), "-");
+	c->next = ctx->conns;
+	if (ctx->conns)
+		ctx->conns->prev = c;
+	ctx->conns = c;
+	ctx->nconns++;
+	return c;
+}
+
+void ws_conn_free(ws_conn *c)
+{
+	ws_ctx *ctx;
+	ws_msg *m;
+
+	if (!c)
+		return;
+	ctx = c->ctx;
+	lws_sul_cancel(&c->sul_connect);
+	ws_client_release(c);
+	if (c->wsi)
+		lws_set_opaque_user_data(c->wsi, NULL);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		ctx->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	ctx->nconns--;
+	while ((m = c->tx_head)) {
+		c->tx_head = m->next;
+		free(m);
+	}
+	if (c->headers) {
+		for (char **h = c->headers; *h; h++)
+			free(*h);
+		free(c->headers);
+	}
+	free(c->rx);
+	free(c);
+}
+
+/* close_h once, then free: the last thing that happens to a ws_conn. */
+void ws_conn_finish(ws_conn *c, int code, const char *reason)
+{
+	if (c->close_code) { /* a known code beats the generic one */
+		code = c->close_code;
+		reason = c->close_reason;
+	}
+	if (c->in_connect) { /* ws_connect reports the error itself */
+		c->failed_sync = true;
+		ws_conn_set_reason(c, code, reason);
+		if (c->wsi)
+			lws_set_opaque_user_data(c->wsi, NULL);
+		c->wsi = NULL;
+		return;
+	}
+	log_debug(c->log_id, "ws %s: closed %d %s", c->peer, code, reason ? reason : "");
+	if (c->notify && c->h.close_h) {
+		c->notify = false;
+		c->finishing = true;
+		c->h.close_h(c, code, reason ? reason : "", c->arg);
+	}
+	ws_conn_free(c);
+}
+
+void ws_conn_set_reason(ws_conn *c, int code, const char *reason)
+{
+	int n;
+
+	if (c->close_code)
+		return; /* first cause wins */
+	c->close_code = code;
+	n = snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason ? reason : "");
+	if (n >= (int)sizeof(c->close_reason)) {
+		/* Truncated: do not end inside a UTF-8 sequence (peers may
+		 * reject the frame with 1007). */
+		size_t l = sizeof(c->close_reason) - 1;
+
+		while (l && ((unsigned char)c->close_reason[l - 1] & 0xc0) == 0x80)
+			l--;
+		if (l && ((unsigned char)c->close_reason[l - 1] & 0x80))
+			l--; /* the lead byte of the cut sequence */
+		c->close_reason[l] = '\0';
+	}
+}
+
+/* We end the connection with a close frame: set the reason, caller returns -1. */
+static int ws_conn_fail(ws_conn *c, struct lws *wsi, int code, const char *reason)
+{
+	ws_conn_set_reason(c, code, reason);
+	c->closing = true;
+	c->close_sent = true;
+	lws_close_reason(wsi, (enum lws_close_status)c->close_code,
+			 (unsigned char *)c->close_reason, strlen(c->close_reason));
+	return -1;
+}
+
+void ws_conn_fill_peer(ws_conn *c, struct lws *wsi)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char ip[INET6_ADDRSTRLEN];
+	int fd = lws_get_socket_fd(wsi);
+	int port;
+
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl))
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *sa = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof(ip));
+		port = ntohs(sa->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *sa = (struct sockaddr_in6 *)&ss;
+
+		if (IN6_IS_ADDR_V4MAPPED(&sa->sin6_addr)) /* dual-stack socket */
+			inet_ntop(AF_INET, &sa->sin6_addr.s6_addr[12], ip, sizeof(ip));
+		else
+			inet_ntop(AF_INET6, &sa->sin6_addr, ip, sizeof(ip));
+		port = ntohs(sa->sin6_port);
+	} else {
+		return;
+	}
+	snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
+}
+
+int ws_conn_peer_close(ws_conn *c, const unsigned char *in, size_t len)
+{
+	char reason[WS_CLOSE_REASON_MAX + 1];
+	size_t rl;
+
+	if (c->close_sent)
+		return 1; /* the echo of our close: done, no echo back */
+	if (c->close_code)
+		return 0; /* we were about to close: keep our own code */
+	if (!in || len < 2) {
+		ws_conn_set_reason(c, 1005, "no status");
+		return 0;
+	}
+	rl = len - 2 > WS_CLOSE_REASON_MAX ? WS_CLOSE_REASON_MAX : len - 2;
+	memcpy(reason, in + 2, rl);
+	reason[rl] = '\0';
+	ws_conn_set_reason(c, (in[0] << 8) | in[1], reason);
+	return 0;
+}
+
+static int ws_conn_deliver(ws_conn *c)
+{
+	if (c->rx_binary) {
+		if (c->h.binary_h)
+			c->h.binary_h(c, c->rx, c->rx_len, c->arg);
+	} else {
+		c->rx[c->rx_len] = '\0';
+		if (c->h.text_h)
+			c->h.text_h(c, (const char *)c->rx, c->rx_len, c->arg);
+	}
+	c->rx_len = 0;
+	if (c->rx_cap > WS_RX_KEEP) { /* one big message must not pin memory */
+		free(c->rx);
+		c->rx = NULL;
+		c->rx_cap = 0;
+	}
+	return 0;
+}
+
+int ws_conn_rx(ws_conn *c, struct lws *wsi, const void *in, size_t len)
+{
+	size_t need;
+
+	if (lws_is_first_fragment(wsi)) {
+		c->rx_len = 0;
+		c->rx_binary = lws_frame_is_binary(wsi);
+	}
+	if (c->closing)
+		return 0; /* draining towards our close: drop input */
+	if (c->rx_binary && !c->h.binary_h) {
+		log_warn(c->log_id, "ws %s: binary message refused, closing 1003", c->peer);
+		return ws_conn_fail(c, wsi, 1003, "binary messages not accepted");
+	}
+	need = c->rx_len + len;
+	if (need > c->ctx->opts.max_message || need < len) {
+		log_warn(c->log_id, "ws %s: message over %zu bytes, closing 1009", c->peer,
+			 c->ctx->opts.max_message);
+		return ws_conn_fail(c, wsi, 1009, "message too big");
+	}
+	if (need + 1 > c->rx_cap) {
+		/* Grow geometrically, bounded by max_message (+1 for the NUL). */
+		size_t cap = c->rx_cap ? c->rx_cap : 1024;
+		unsigned char *nb;
+
+		while (cap < need + 1)
+			cap *= 2;
+		if (cap > c->ctx->opts.max_message + 1)
+			cap = c->ctx->opts.max_message + 1;
+		nb = realloc(c->rx, cap);
+		if (!nb)
+			return ws_conn_fail(c, wsi, 1011, "out of memory");
+		c->rx = nb;
+		c->rx_cap = cap;
+	}
+	if (len)
+		memcpy(c->rx + c->rx_len, in, len);
+	c->rx_len = need;
+	if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi))
+		ws_conn_deliver(c);
+	if (c->closing && !c->close_sent)
+		lws_callback_on_writable(wsi); /* ws_close from text_h */
+	return 0;
+}
+
+/* Our close frame, written by us: in lws 4.1 returning -1 from WRITEABLE
+ * (or a timeout kill) drops the socket without one. The peer's echo then
+ * arrives as WS_PEER_INITIATED_CLOSE and ends the connection; if it never
+ * comes, the timeout kills the socket. */
+/* lws's private LWS_WRITE_CLOSE: value 4 is reserved for it in the public
+ * enum lws_write_protocol (ABI-stable), only the name is not exported. */
+#define WS_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
+
+static int ws_conn_send_close(ws_conn *c, struct lws *wsi)
+{
+	unsigned char buf[LWS_PRE + 2 + WS_CLOSE_REASON_MAX];
+	size_t rl = strlen(c->close_reason);
+
+	c->close_sent = true;
+	buf[LWS_PRE] = (unsigned char)(c->close_code >> 8);
+	buf[LWS_PRE + 1] = (unsigned char)c->close_code;
+	memcpy(buf + LWS_PRE + 2, c->close_reason, rl);
+	if (lws_write(wsi, buf + LWS_PRE, 2 + rl, WS_LWS_WRITE_CLOSE) < 0)
+		return -1;
+	lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, 3);
+	return 0;
+}
+
+int ws_conn_writeable(ws_conn *c, struct lws *wsi)
+{
+	ws_msg *m = c->tx_head;
+
+	if (m) {
+		/* lws buffers any partial write itself and holds WRITEABLE
+		 * back until it is flushed, so the message is done here. */
+		int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+
+		c->tx_head = m->next;
+		if (!c->tx_head)
+			c->tx_tail = NULL;
+		c->queued -= m->len;
+		free(m);
+		if (n < 0) {
+			ws_conn_set_reason(c, 1006, "write failed");
+			return -1;
+		}
+		if (c->tx_head || c->closing)
+			lws_callback_on_writable(wsi);
+		return 0;
+	}
+	if (c->closing && !c->close_sent)
+		return ws_conn_send_close(c, wsi);
+	return 0;
+}
+
+/* ws_ctx_destroy: lws will drop every socket without a close frame, so
+ * write what we can right now: queued messages while the socket takes
+ * them, then our close frame (1001 unless ws_close chose a code). */
+void ws_conn_goodbye(ws_conn *c)
+{
+	struct lws *wsi = c->wsi;
+
+	if (!wsi || c->state != WS_ST_OPEN || c->close_sent)
+		return;
+	ws_conn_set_reason(c, 1001, "going away");
+	c->closing = true;
+	while (c->tx_head && !lws_send_pipe_choked(wsi)) {
+		ws_msg *m = c->tx_head;
+		int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+
+		c->tx_head = m->next;
+		if (!c->tx_head)
+			c->tx_tail = NULL;
+		c->queued -= m->len;
+		free(m);
+		if (n < 0)
+			return;
+	}
+	if (!c->tx_head && !lws_send_pipe_choked(wsi))
+		ws_conn_send_close(c, wsi);
+}
+
+void ws_set_handlers(ws_conn *c, const ws_handlers *h, void *arg)
+{
+	if (!c)
+		return;
+	if (h)
+		c->h = *h;
+	else
+		memset(&c->h, 0, sizeof(c->h));
+	c->arg = arg;
+}
+
+int ws_send_text(ws_conn *c, const char *data, size_t len)
+{
+	ws_msg *m;
+
+	if (!c || (!data && len))
+		return -EINVAL;
+	if (c->closing || c->finishing || c->ctx->destroying)
+		return -ENOTCONN;
+	if (len > c->ctx->opts.max_queue - c->queued)
+		return -ENOBUFS;
+	m = malloc(sizeof(*m) + LWS_PRE + len);
+	if (!m)
+		return -ENOMEM;
+	m->next = NULL;
+	m->len = len;
+	if (len)
+		memcpy(m->buf + LWS_PRE, data, len);
+	if (c->tx_tail)
+		c->tx_tail->next = m;
+	else
+		c->tx_head = m;
+	c->tx_tail = m;
+	c->queued += len;
+	if (c->state == WS_ST_OPEN && c->wsi)
+		lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+void ws_close(ws_conn *c, int code, const char *reason)
+{
+	if (!c || c->closing || c->finishing || c->ctx->destroying)
+		return;
+	if (code < 1000 || code > 4999 || code == 1005 || code == 1006 || code == 1015)
+		code = 1000; /* not sendable in a close frame */
+	ws_conn_set_reason(c, code, reason);
+	c->closing = true;
+	if (!c->wsi) {
+		/* Client still resolving: close_h from the loop, not from here. */
+		if (c->is_client && c->notify)
+			ws_client_close_pending(c);
+		return;
+	}
+	if (c->state == WS_ST_OPEN) {
+		/* Queued messages go first, then the close frame. */
+		lws_callback_on_writable(c->wsi);
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+	} else if (c->is_client) {
+		/* Still connecting: no frame to send, just drop the socket. */
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+	}
+	/* server between accept_h and ESTABLISHED: ESTABLISHED requests the write */
+}
+
+void ws_set_log_id(ws_conn *c, const char *id)
+{
+	if (c)
+		snprintf(c->log_id, sizeof(c->log_id), "%s", id && *id ? id : "-");
+}
+
+size_t ws_queued(const ws_conn *c)
+{
+	return c ? c->queued : 0;
+}
+
+const char *ws_peer(const ws_conn *c)
+{
+	return c ? c->peer : "-";
+}

@@ -1,0 +1,318 @@
+/* ws_ctx: one lws_context per ws_ctx on the caller's (foreign) libuv loop,
+ * and the single lws protocol callback that routes lws events to ws_conn. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "err.h"
+#include "log.h"
+#include "ws_int.h"
+
+#define CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+
+/* lws logs go to our log: its errors as warnings, the rest at debug. */
+static void ws_lws_log(int level, const char *line)
+{
+	int n = (int)strlen(line);
+
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	if (level & LLL_ERR)
+		log_warn("-", "lws: %.*s", n, line);
+	else
+		log_debug("-", "lws: %.*s", n, line);
+}
+
+static pthread_once_t ws_log_once = PTHREAD_ONCE_INIT;
+static atomic_bool ws_ssl_inited;
+
+static void ws_log_setup(void)
+{
+	int lv = LLL_ERR | LLL_WARN | LLL_NOTICE;
+
+	if (getenv("WS_LWS_DEBUG")) /* lws internals, for debugging only */
+		lv |= LLL_INFO | LLL_DEBUG | LLL_CLIENT | LLL_HEADER;
+	lws_set_log_level(lv, ws_lws_log);
+}
+
+static int ws_http_refuse(struct lws *wsi)
+{
+	/* Plain HTTP on a WS-only port: 404 and done. */
+	if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL))
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+int ws_ctx_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+		       void *in, size_t len)
+{
+	ws_conn *c = wsi ? lws_get_opaque_user_data(wsi) : NULL;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
+		ws_ctx *ctx = lws_context_user(lws_get_context(wsi));
+
+		if (!in || strcasecmp((const char *)in, "websocket"))
+			return -1;
+		return ws_server_confirm_upgrade(ctx, wsi);
+	}
+	case LWS_CALLBACK_HTTP:
+		return ws_http_refuse(wsi);
+
+	case LWS_CALLBACK_ESTABLISHED:
+		if (!c)
+			return -1;
+		c->state = WS_ST_OPEN;
+		ws_conn_fill_peer(c, wsi);
+		if (c->tx_head || c->closing)
+			lws_callback_on_writable(wsi);
+		return 0;
+
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		if (!c)
+			return 0;
+		return ws_client_append_headers(c, (char **)in, len);
+
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		if (!c)
+			return -1;
+		ws_client_established(c, wsi);
+		return 0;
+
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		if (c)
+			ws_client_failed(c, wsi, in, len);
+		return 0;
+
+	case LWS_CALLBACK_RECEIVE:
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		if (!c)
+			return -1;
+		return ws_conn_rx(c, wsi, in, len);
+
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		if (!c)
+			return 0;
+		return ws_conn_writeable(c, wsi);
+
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		/* 0: lws echoes the close; 1: just close (it was our echo) */
+		return c ? ws_conn_peer_close(c, in, len) : 0;
+
+	case LWS_CALLBACK_CLOSED:
+	case LWS_CALLBACK_CLIENT_CLOSED:
+	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_WSI_DESTROY:
+		if (c) {
+			if (c->notify)
+				ws_conn_finish(c, 1006, "connection lost");
+			else
+				ws_conn_free(c);
+		}
+		return 0;
+
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+
+/* lws 4.1 on a foreign libuv loop tears down in two calls: the first
+ * lws_context_destroy() closes every wsi and uv handle; once the loop has
+ * run their close callbacks, another call frees the context (see lws
+ * issues #1969, #2595). Our own idle handle repeats the call while no
+ * handle on the loop is still closing, until lws reports the context freed
+ * through info.pcontext; then it frees what lws pointed to and closes
+ * itself, so the caller only has to keep running the loop. */
+static void ws_lwsmem_walk(uv_handle_t *h, void *arg)
+{
+	ws_lwsmem *m = arg;
+
+	if (h != (uv_handle_t *)&m->idle && uv_is_closing(h))
+		m->busy = true;
+}
+
+static void ws_lwsmem_free(ws_lwsmem *m)
+{
+	ws_listener *l;
+
+	while ((l = m->listeners)) {
+		m->listeners = l->next;
+		free(l);
+	}
+	free(m);
+}
+
+static void ws_lwsmem_closed(uv_handle_t *h)
+{
+	ws_lwsmem_free(h->data);
+}
+
+static void ws_lwsmem_reap(uv_idle_t *h)
+{
+	ws_lwsmem *m = h->data;
+
+	if (m->lws) {
+		m->busy = false;
+		uv_walk(h->loop, ws_lwsmem_walk, m);
+		if (m->busy)
+			return;
+		if (++m->ticks < 1000) {
+			lws_context_destroy(m->lws);
+			if (m->lws)
+				return;
+		} else {
+			/* keep m: lws may still point into it */
+			log_err("-", "ws: lws context not freed, giving up (leak)");
+			uv_idle_stop(&m->idle);
+			uv_close((uv_handle_t *)&m->idle, NULL);
+			return;
+		}
+	}
+	uv_idle_stop(&m->idle);
+	uv_close((uv_handle_t *)&m->idle, ws_lwsmem_closed);
+}
+
+int ws_ctx_new(ws_ctx **out, uv_loop_t *loop, const ws_opts *opts)
+{
+	struct lws_context_creation_info info;
+	struct lws_vhost *vh;
+	void *loops[1] = { loop };
+	const char *ca;
+	ws_lwsmem *m;
+	ws_ctx *ctx;
+
+	int ret = 0;
+
+	if (!out || !loop)
+		return -EINVAL;
+	*out = NULL;
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	ctx->mem = m = calloc(1, sizeof(*m));
+	if (!m) {
+		free(ctx);
+		return -ENOMEM;
+	}
+	ctx->loop = loop;
+	snprintf(m->proto_alias, sizeof(m->proto_alias), "%s-alias", WS_PROTO_NAME);
+	for (int i = 0; i < 2; i++) {
+		m->protos[i].name = i ? m->proto_alias : WS_PROTO_NAME;
+		m->protos[i].callback = ws_ctx_callback;
+		m->protos[i].rx_buffer_size = WS_RX_BUFFER;
+	}
+	if (opts)
+		ctx->opts = *opts;
+	if (ctx->opts.ping_interval_s > 0) {
+		/* lws pings a peer silent for this long, drops it after twice */
+		int s = ctx->opts.ping_interval_s > 30000 ? 30000 : ctx->opts.ping_interval_s;
+
+		m->idle_policy.secs_since_valid_ping = (uint16_t)s;
+		m->idle_policy.secs_since_valid_hangup = (uint16_t)(2 * s);
+		ctx->idle_policy = &m->idle_policy;
+	}
+	if (!ctx->opts.max_message)
+		ctx->opts.max_message = 1024 * 1024;
+	if (!ctx->opts.max_queue)
+		ctx->opts.max_queue = 4 * 1024 * 1024;
+	if (ctx->opts.connect_timeout_ms <= 0)
+		ctx->opts.connect_timeout_ms = 5000;
+
+	pthread_once(&ws_log_once, ws_log_setup);
+
+	memset(&info, 0, sizeof(info));
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+		       LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
+	/* OpenSSL init once per process: lws 4.1 re-allocates its global
+	 * SSL_CTX ex-data index on every such init, and the client SSL_CTX of
+	 * any context created before can then no longer be found and freed. */
+	if (atomic_exchange(&ws_ssl_inited, true) == false)
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.foreign_loops = loops;
+	info.user = ctx;
+	info.pcontext = &m->lws;
+	info.max_http_header_data = 4096;
+	/* Clients and servers on one context share the header-table pool; each
+	 * handshake in flight holds one, so cap it well above a burst. */
+	info.max_http_header_pool = 1024;
+	/* Stage timeouts of lws (connect, handshake) also bound our clients. */
+	info.timeout_secs = (ctx->opts.connect_timeout_ms + 999) / 1000;
+	ctx->lws = lws_create_context(&info);
+	m->lws = ctx->lws;
+	if (!ctx->lws) {
+		log_err("-", "ws: lws_create_context failed");
+		ret = -ENOMEM;
+		goto out;
+	}
+
+	/* One vhost without a listen socket for clients and adopted sockets. */
+	memset(&info, 0, sizeof(info));
+	info.vhost_name = "ws-local";
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+	info.protocols = m->protos;
+	info.retry_and_idle_policy = ctx->idle_policy;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	/* System CA store; SSL_CERT_FILE (OpenSSL's usual variable) overrides. */
+	ca = getenv("SSL_CERT_FILE");
+	if (!ca || !*ca)
+		ca = CA_BUNDLE;
+	if (access(ca, R_OK) == 0)
+		info.client_ssl_ca_filepath = ca;
+	else
+		log_warn("-", "ws: CA file %s unreadable: wss:// will fail", ca);
+	vh = lws_create_vhost(ctx->lws, &info);
+	if (!vh) {
+		log_err("-", "ws: cannot create client vhost");
+		ret = -ENOMEM;
+		goto out;
+	}
+	ctx->vh_local = vh;
+	*out = ctx;
+out:
+	if (ret) {
+		if (ctx->lws) {
+			ws_ctx_destroy(ctx); /* the idle handle finishes lws */
+		} else {
+			ws_lwsmem_free(m);
+			free(ctx);
+		}
+	}
+	return ret;
+}
+
+void ws_ctx_destroy(ws_ctx *ctx)
+{
+	ws_lwsmem *m;
+
+	if (!ctx)
+		return;
+	ctx->destroying = true;
+	m = ctx->mem;
+	for (ws_conn *c = ctx->conns; c; c = c->next)
+		ws_conn_goodbye(c);
+	/* lws closes every wsi: CLOSED callbacks run close_h. */
+	lws_context_destroy(ctx->lws);
+	/* Whatever lws did not report (e.g. never-established) ends here. */
+	while (ctx->conns) {
+		ws_conn *c = ctx->conns;
+
+		if (c->notify)
+			ws_conn_finish(c, 1001, "shutting down");
+		else
+			ws_conn_free(c);
+	}
+	if (m->lws) {
+		m->idle.data = m;
+		uv_idle_init(ctx->loop, &m->idle);
+		uv_idle_start(&m->idle, ws_lwsmem_reap);
+	} else {
+		ws_lwsmem_free(m);
+	}
+	free(ctx);
+}

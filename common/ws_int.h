@@ -1,0 +1,143 @@
+/* ws internals shared by ws_ctx.c, ws_conn.c, ws_server.c, ws_client.c.
+ * Not for users of ws.h.
+ *
+ * Ownership: a ws_conn is allocated by ws_connect (client) or when a server
+ * upgrade request arrives (listen) / ws_adopt is called, is linked into its
+ * ws_ctx's list, and is freed by ws_conn_finish() right after close_h.
+ * lws's wsi points to it through lws opaque user data (never user_space,
+ * which lws reallocates on HTTP->WS upgrade); finishing clears that pointer
+ * so later lws callbacks for the wsi see NULL and are ignored. */
+#ifndef VX_WS_INT_H
+#define VX_WS_INT_H
+#include <stdbool.h>
+#include <libwebsockets.h>
+#include "ws.h"
+
+#define WS_RX_BUFFER 4096          /* lws per-connection rx chunk size */
+#define WS_RX_KEEP (64 * 1024)     /* reassembly buffer kept across messages */
+#define WS_CLOSE_REASON_MAX 123    /* RFC 6455: 125 bytes minus the code */
+#define WS_PROTO_NAME "voixia-ws"
+#define WS_PROTO_ALIAS_MAX 64
+
+typedef struct ws_msg {
+	struct ws_msg *next;
+	size_t len;
+	unsigned char buf[]; /* LWS_PRE headroom, then len bytes */
+} ws_msg;
+
+typedef struct ws_listener {
+	struct ws_listener *next;
+	ws_ctx *ctx;
+	struct lws_vhost *vh;
+	ws_accept_h *ah;
+	void *arg;
+	/* lws keeps these pointers (not copies) for the vhost's lifetime */
+	char name[32];
+	char iface[64];
+} ws_listener;
+
+typedef struct ws_url {
+	bool tls;
+	int port;
+	char host[256];
+	char hostport[264];
+	char path[2048];
+} ws_url;
+
+typedef struct ws_dns ws_dns; /* pending uv_getaddrinfo, ws_client.c */
+
+typedef enum {
+	WS_ST_PENDING = 0, /* server: before accept_h; client: connecting */
+	WS_ST_OPEN,        /* handshake done */
+} ws_state;
+
+struct ws_conn {
+	ws_conn *prev, *next; /* ctx->conns */
+	ws_ctx *ctx;
+	struct lws *wsi;
+	ws_handlers h;
+	void *arg;
+	ws_state state;
+	bool is_client;
+	bool notify;       /* close_h is owed (accepted / client started) */
+	bool closing;      /* ws_close called or we decided to close */
+	bool close_sent;   /* close frame queued to lws */
+	bool in_connect;   /* inside lws_client_connect_via_info */
+	bool failed_sync;  /* connect failed before lws returned */
+	bool finishing;    /* inside close_h: no more sends/closes */
+	int close_code;    /* 0 until known */
+	char close_reason[WS_CLOSE_REASON_MAX + 1];
+	/* server adopt: accept handler for this socket */
+	ws_accept_h *ah;
+	void *ah_arg;
+	/* client */
+	ws_url *url;
+	ws_dns *dns;
+	char **headers;
+	lws_sorted_usec_list_t sul_connect;
+	/* inbound reassembly */
+	unsigned char *rx;
+	size_t rx_len, rx_cap;
+	bool rx_binary, rx_skip;
+	/* outbound FIFO */
+	ws_msg *tx_head, *tx_tail;
+	size_t queued;
+	char peer[64];
+	char log_id[48]; /* call id on our log lines, "-" until set */
+};
+
+/* Everything lws keeps pointers to (protocol table, vhost names, idle
+ * policy, listener records), plus the idle handle that finishes the lws
+ * teardown. It outlives its ws_ctx until lws has freed its context. */
+typedef struct ws_lwsmem {
+	uv_idle_t idle;
+	struct lws_context *lws; /* lws NULLs it (info.pcontext) once freed */
+	int ticks;
+	bool busy;
+	/* [0] our protocol; [1] an alias whose name is set to the subprotocol
+	 * a client offers, so lws accepts it (it refuses unknown names);
+	 * [2] the terminator. Per context: contexts may live on other threads. */
+	struct lws_protocols protos[3];
+	char proto_alias[WS_PROTO_ALIAS_MAX];
+	lws_retry_bo_t idle_policy;
+	ws_listener *listeners;
+} ws_lwsmem;
+
+struct ws_ctx {
+	uv_loop_t *loop;
+	ws_lwsmem *mem;
+	struct lws_context *lws;
+	struct lws_vhost *vh_local; /* no listen socket: clients + adopt */
+	const lws_retry_bo_t *idle_policy; /* NULL: no keepalive pings */
+	ws_opts opts;
+	ws_conn *conns;
+	unsigned nconns;
+	unsigned nvhosts;
+	bool destroying;
+};
+
+/* ws_conn.c */
+ws_conn *ws_conn_new(ws_ctx *ctx, bool is_client);
+void ws_conn_finish(ws_conn *c, int code, const char *reason);
+void ws_conn_free(ws_conn *c); /* no close_h: for never-accepted conns */
+void ws_conn_set_reason(ws_conn *c, int code, const char *reason);
+int ws_conn_rx(ws_conn *c, struct lws *wsi, const void *in, size_t len);
+int ws_conn_writeable(ws_conn *c, struct lws *wsi);
+int ws_conn_peer_close(ws_conn *c, const unsigned char *in, size_t len);
+void ws_conn_fill_peer(ws_conn *c, struct lws *wsi);
+void ws_conn_goodbye(ws_conn *c);
+
+/* ws_ctx.c */
+int ws_ctx_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+		    void *in, size_t len);
+
+/* ws_server.c */
+int ws_server_confirm_upgrade(ws_ctx *ctx, struct lws *wsi);
+
+/* ws_client.c */
+void ws_client_release(ws_conn *c);
+void ws_client_close_pending(ws_conn *c);
+int ws_client_append_headers(ws_conn *c, char **p, size_t room);
+void ws_client_failed(ws_conn *c, struct lws *wsi, const char *in, size_t len);
+void ws_client_established(ws_conn *c, struct lws *wsi);
+#endif

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# SIGTERM with a live call: the bridge stops taking calls, sends BYE to the
+# caller, ends the stream with stop, and exits 0.
+. "$(dirname "$0")/../sipp/lib.sh"
+need sipp
+start_stream_server
+start_bridge --shutdown-grace 5
+port=$(free_port)
+timeout 30 sipp "127.0.0.1:$SIP_PORT" -sf "$SIPP_DIR/uac_remote_bye.xml" -i 127.0.0.1 -p "$port" \
+	-mp "$(free_port)" -m 1 -nostdin -timeout 30 -timeout_error -trace_msg -message_file "$T/live.msg" \
+	>"$T/live.out" 2>&1 &
+LIVE=$!; PIDS+=("$LIVE")
+wait_for "$T/sb.log" 'stream open -> 200 OK' 10 || fail "call not answered"
+sleep 0.5
+kill -TERM "$SB_PID"
+wait "$LIVE" || fail "caller did not get a BYE at shutdown: $(tail -n 3 "$T/live.out")"
+i=0; while kill -0 "$SB_PID" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i+1)); done
+kill -0 "$SB_PID" 2>/dev/null && fail "bridge still running 15 s after SIGTERM"
+wait "$SB_PID"; rc=$?
+[ $rc = 0 ] || fail "sipbridge exit status $rc"
+grep -q 'stopping: new calls get 503' "$T/sb.log" || fail "no stop log line"
+grep -q 'BYE sent (bridge shutting down)' "$T/sb.log" || fail "no BYE at shutdown"
+stop_stream_server
+grep -q 'stream 1: .*stop=yes violations=0' "$T/ss.out" || fail "stream: $(cat "$T/ss.out")"
+echo ok
