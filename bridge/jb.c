@@ -75,6 +75,18 @@ static void hold(jb *j, const rtp_hdr *h)
 {
 	jb_slot *s = NULL;
 	while (jb_held(j) == JB_DEPTH) {
+		/* The window is full: the gap before the oldest packet we have
+		 * (this one included) is lost. */
+		bool older = true;
+		for (int i = 0; i < JB_DEPTH; i++)
+			if (rtp_seq_diff(h->seq, j->slot[i].h.seq) > 0)
+				older = false;
+		if (older) {
+			j->st.lost += (uint64_t)rtp_seq_diff(h->seq, j->next);
+			emit(j, h);
+			drain(j);
+			return;
+		}
 		release_oldest(j);
 		/* Releasing may have made this packet next, or even late. */
 		int d = rtp_seq_diff(h->seq, j->next);

@@ -27,27 +27,52 @@ void media_report(media *m, uint64_t key, media_event ev, const char *reason)
 		m->eh(key, ev, reason, m->arg);
 }
 
-static void on_tick(uv_poll_t *h, int status, int events)
+/* Runs the ticks whose deadline has passed (deadline k is tick_t0 + k*20 ms).
+ * Called from the timerfd and, cheaply, from busy callbacks (a burst of
+ * stream messages can keep one loop iteration longer than 20 ms; pacing
+ * must not wait for it to end). */
+static void run_due(media *m, uint64_t now)
 {
-	media *m = h->data;
-	uint64_t exp = 0, now;
-	(void)events;
-	if (status < 0 || read(m->tfd, &exp, sizeof(exp)) != sizeof(exp) || !exp)
+	uint64_t due, exp, late;
+
+	if (now < m->tick_t0 || m->in_tick)
 		return;
-	now = uv_hrtime();
-	/* How late this wake-up is against its deadline (pacing jitter source). */
-	uint64_t late = now > m->tick_t0 ? (now - m->tick_t0) % MEDIA_PTIME_NS : 0;
-	m->ticks += exp;
+	due = (now - m->tick_t0) / MEDIA_PTIME_NS + 1;
+	if (due <= m->ticks)
+		return;
+	exp = due - m->ticks;
+	late = (now - m->tick_t0) % MEDIA_PTIME_NS;
+	m->ticks = due;
 	m->ticks_late2 += late > 2000000u;
 	if (late > m->tick_late_max)
 		m->tick_late_max = late;
 	unsigned frames = exp > MEDIA_CATCHUP_MAX ? MEDIA_CATCHUP_MAX : (unsigned)exp;
+	m->in_tick = true;
 	for (mcall *c = m->calls, *nx; c; c = nx) {
 		nx = c->next;
 		if (exp > 1)
-			c->st_.ticks_late += exp - 1;
+			c->stats.ticks_late += exp - 1;
 		mcall_tick(c, frames, now);
 	}
+	m->in_tick = false;
+}
+
+void media_tick_poll(media *m)
+{
+	run_due(m, uv_hrtime());
+}
+
+static void on_tick(uv_poll_t *h, int status, int events)
+{
+	media *m = h->data;
+	uint64_t exp;
+	(void)events;
+	if (status < 0)
+		return;
+	/* Drain the expiration count; the clock says which ticks are due. */
+	if (read(m->tfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
+		return;
+	run_due(m, uv_hrtime());
 }
 
 static void on_closed(uv_handle_t *h)

@@ -17,9 +17,10 @@
  * sends stop, closes the WS and frees the call, then reports MEDIA_EV_ENDED.
  *
  * Details (media.c, media_call.c, media_rx.c):
- *  - Every media_call_start is answered by READY or FAILED, and after
- *    media_call_end by exactly one ENDED (a call that FAILED still needs its
- *    media_call_end). A duplicate key, or a start during shutdown, gets
+ *  - Every media_call_start is answered by READY or FAILED (unless
+ *    media_call_end comes first, e.g. CANCEL while the WS connects), and
+ *    after media_call_end by exactly one ENDED (a call that FAILED still
+ *    needs its media_call_end). A duplicate key, or a start during shutdown, gets
  *    FAILED then ENDED at once. media_call_end on an unknown or already
  *    ending key does nothing. media_destroy ends every live call (ENDED is
  *    reported for each, on the media thread, before it returns).
@@ -35,7 +36,13 @@
  *    has arrived) from READY on: 20 ms packets, silence when nothing is
  *    queued, none while `hold` is set or no address is known. A changed
  *    remote in media_call_update drops the latch. dtmf_pt outside 96..127
- *    means none. */
+ *    means none.
+ *  - The media thread asks for SCHED_RR priority 10 (else nice -10; neither
+ *    is required) so the 20 ms clock keeps its pace on a busy host; the
+ *    environment variable VX_MEDIA_NO_RT=1 disables that. Outbound audio
+ *    queued per call is capped at 2 MiB (~4 min); beyond, media is dropped
+ *    with a warning. Stream messages over 512 KiB close the WS (1009):
+ *    HANGUP. */
 #ifndef VX_MEDIA_H
 #define VX_MEDIA_H
 #include <stdbool.h>

@@ -45,9 +45,9 @@ static void send_frame(mcall *c, uint8_t *frame, bool marker)
 	struct sockaddr_storage d = media_dest_for(c, to);
 	uv_buf_t b = uv_buf_init((char *)pkt, (unsigned)len);
 	if (uv_udp_try_send(&c->udp, &b, 1, (const struct sockaddr *)&d) < 0)
-		c->st_.tx_fail++;
+		c->stats.tx_fail++;
 	else
-		c->st_.tx_pkts++;
+		c->stats.tx_pkts++;
 }
 
 void mcall_tick(mcall *c, unsigned frames, uint64_t now_ns)
@@ -62,7 +62,13 @@ void mcall_tick(mcall *c, unsigned frames, uint64_t now_ns)
 	if (!c->ws_open)
 		return;
 	while (frames--) {
-		size_t got = playq_read(c->pq, frame, MEDIA_FRAME);
+		size_t got = 0, q = playq_queued(c->pq);
+		/* Less than a frame while the application is still writing (a burst
+		 * being received): play silence and keep it whole for the next
+		 * tick rather than splitting the audio with padding. Padded only
+		 * once the writes have stopped (end of an utterance). */
+		if (q >= MEDIA_FRAME || (q && now_ns - c->last_write_ns >= MEDIA_PTIME_NS))
+			got = playq_read(c->pq, frame, MEDIA_FRAME);
 		bool marker = got && !c->talking;
 		c->talking = got > 0;
 		if (got < MEDIA_FRAME)
@@ -82,6 +88,8 @@ static void on_app_media(const uint8_t *ulaw, size_t n, void *arg)
 {
 	mcall *c = arg;
 	int rc = playq_write(c->pq, ulaw, n);
+	c->last_write_ns = uv_hrtime();
+	media_tick_poll(c->m);
 	if (rc < 0)
 		log_warn(c->log_id, "outbound queue full (%zu bytes queued): %zu bytes dropped",
 			 playq_queued(c->pq), n);
@@ -281,11 +289,11 @@ static void finish(mcall *c)
 	c->finishing = true;
 	log_info(c->log_id, "media ended: rtp in %llu (bad %llu, foreign %llu, unknown pt %llu, "
 		 "dup %llu, late %llu, lost %llu), rtp out %llu (failed %llu, late ticks %llu)",
-		 (unsigned long long)c->st_.rx_pkts, (unsigned long long)c->st_.rx_bad,
-		 (unsigned long long)c->st_.rx_foreign, (unsigned long long)c->st_.rx_unknown_pt,
+		 (unsigned long long)c->stats.rx_pkts, (unsigned long long)c->stats.rx_bad,
+		 (unsigned long long)c->stats.rx_foreign, (unsigned long long)c->stats.rx_unknown_pt,
 		 (unsigned long long)js->dup, (unsigned long long)js->late,
-		 (unsigned long long)js->lost, (unsigned long long)c->st_.tx_pkts,
-		 (unsigned long long)c->st_.tx_fail, (unsigned long long)c->st_.ticks_late);
+		 (unsigned long long)js->lost, (unsigned long long)c->stats.tx_pkts,
+		 (unsigned long long)c->stats.tx_fail, (unsigned long long)c->stats.ticks_late);
 	if (c->udp_ready) {
 		uv_udp_recv_stop(&c->udp);
 		uv_close((uv_handle_t *)&c->udp, on_udp_closed);
@@ -305,8 +313,13 @@ void mcall_end(mcall *c, const char *reason)
 	if (dtmf_det_flush(&c->dtmf, d) == 1 && c->ws_open && c->st)
 		strm_dtmf(c->st, d[0]);
 	c->ended = true;
-	if (c->st)
-		strm_stop(c->st); /* finish() runs from its close_h */
-	else
+	if (c->st && c->ws_open) {
+		strm_stop(c->st); /* stop, then finish() from its close_h */
+	} else {
+		/* Still connecting (e.g. CANCEL): lws only gives up at the connect
+		 * timeout; do not make the SIP side wait for it. */
+		strm_abandon(c->st);
+		c->st = NULL;
 		finish(c);
+	}
 }

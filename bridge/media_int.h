@@ -18,7 +18,7 @@
 #define MEDIA_PTIME_NS 20000000ull
 #define MEDIA_CATCHUP_MAX 5       /* ticks caught up after a stall */
 #define MEDIA_WS_CONNECT_MS 3000
-#define MEDIA_PLAY_MAX (4u << 20) /* queued outbound audio per call (~8.7 min) */
+#define MEDIA_PLAY_MAX (2u << 20) /* queued outbound audio per call (~4.4 min) */
 #define MEDIA_JB_STALL_NS 60000000ull
 
 typedef struct mcall mcall;
@@ -69,8 +69,9 @@ struct mcall {
 	playq *pq;
 	uint32_t ssrc, ts;
 	uint16_t seq;
+	uint64_t last_write_ns;                /* last application audio received */
 	bool talking;
-	mcall_stats st_;
+	mcall_stats stats;
 };
 
 struct media {
@@ -82,7 +83,9 @@ struct media {
 	int tfd;
 	uv_timer_t shut_timer;
 	uint64_t tick_t0;              /* first deadline (CLOCK_MONOTONIC ns) */
-	uint64_t ticks, ticks_late2, tick_late_max; /* wake-up lateness stats */
+	uint64_t ticks;                /* deadlines processed */
+	uint64_t ticks_late2, tick_late_max; /* wake-up lateness stats */
+	bool in_tick;
 	pthread_mutex_t mu;
 	cmd *q_head, *q_tail;
 	ws_ctx *ws;
@@ -100,6 +103,7 @@ struct media {
 /* media.c */
 void media_report(media *m, uint64_t key, media_event ev, const char *reason);
 void media_maybe_finish_shutdown(media *m);
+void media_tick_poll(media *m); /* runs the 20 ms tick now if it is due */
 
 /* media_rx.c */
 void mcall_on_ordered(const rtp_hdr *h, void *arg);

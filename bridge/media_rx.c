@@ -127,7 +127,7 @@ static void dtmf_in(mcall *c, const rtp_hdr *h)
 	char digits[2];
 	int n;
 	if (dtmf_parse(&ev, h->payload, h->len) < 0) {
-		c->st_.rx_dtmf_bad++;
+		c->stats.rx_dtmf_bad++;
 		return;
 	}
 	n = dtmf_det_push(&c->dtmf, h->ts, &ev, digits);
@@ -173,14 +173,14 @@ void mcall_on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct
 
 	if (nread <= 0 || !from || c->ended)
 		return;
-	c->st_.rx_pkts++;
+	c->stats.rx_pkts++;
 	if ((flags & UV_UDP_PARTIAL) || rtp_parse(&h, (const uint8_t *)buf->base, (size_t)nread) < 0) {
-		if (++c->st_.rx_bad <= 5)
+		if (++c->stats.rx_bad <= 5)
 			log_warn(c->log_id, "dropped a malformed RTP packet (%zd bytes)", nread);
 		return;
 	}
 	if (c->is_latched && !media_same_addr(&c->latched, from)) {
-		if (++c->st_.rx_foreign == 1) {
+		if (++c->stats.rx_foreign == 1) {
 			struct sockaddr_storage f;
 			memcpy(&f, from, from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 			media_addr_str(&f, a, sizeof(a));
@@ -190,7 +190,7 @@ void mcall_on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct
 	}
 	if (h.pt != MEDIA_PT_PCMU && h.pt != MEDIA_PT_PCMA && h.pt != PT_CN &&
 	    (c->dtmf_pt < 0 || h.pt != c->dtmf_pt)) {
-		if (++c->st_.rx_unknown_pt <= 5)
+		if (++c->stats.rx_unknown_pt <= 5)
 			log_warn(c->log_id, "dropped RTP with unexpected payload type %u", h.pt);
 		return;
 	}

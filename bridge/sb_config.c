@@ -37,6 +37,9 @@ static const cfg_var sb_vars[] = {
 	  "comma-separated CIDRs allowed to send INVITEs (default: anyone)" },
 	{ "MAX_CALLS", NULL, "max-calls", CFG_INT, "500", 1, 100000, 0, NULL,
 	  "simultaneous calls; beyond it INVITEs get 486" },
+	{ "MAX_INVITE_RATE", NULL, "max-invite-rate", CFG_INT, "0", 0, 100000, 0, NULL,
+	  "INVITEs per second accepted from one source address, burst twice that; more get 503 "
+	  "(0 = no limit; 30 suits a bridge reachable from the internet)" },
 	{ "SIP_REGISTER_EXPIRES", NULL, "register-expires", CFG_INT, "600", 60, 86400, 0, NULL,
 	  "REGISTER expiry asked of the registrar (seconds; refreshed before it)" },
 	{ "ANSWER_TIMEOUT", NULL, "answer-timeout", CFG_INT, "10", 1, 120, 0, NULL,
@@ -109,6 +112,7 @@ static int fill(sb_config *o, const cfg *c)
 	o->allowed_sources = nonempty(c, "ALLOWED_SOURCES");
 	o->max_calls = (int)cfg_int(c, "MAX_CALLS");
 	o->reg_expires = (int)cfg_int(c, "SIP_REGISTER_EXPIRES");
+	o->invite_rate = (int)cfg_int(c, "MAX_INVITE_RATE");
 	o->answer_timeout = (int)cfg_int(c, "ANSWER_TIMEOUT");
 	o->shutdown_grace = (int)cfg_int(c, "SHUTDOWN_GRACE");
 	o->log_level = LOGL_INFO;
@@ -139,8 +143,8 @@ static int fill(sb_config *o, const cfg *c)
 		}
 	}
 	o->nparams = cfg_kv_count(c, PARAMS);
-	if (o->nparams > MEDIA_KV_MAX) {
-		fprintf(stderr, "config: --param: at most %d parameters\n", MEDIA_KV_MAX);
+	if (o->nparams > SB_MAX_PARAMS) {
+		fprintf(stderr, "config: PARAMS: at most %d --param pairs (got %zu)\n", SB_MAX_PARAMS, o->nparams);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < o->nparams; i++) {

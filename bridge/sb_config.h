@@ -11,6 +11,8 @@
 #include "media.h"
 
 #define SB_VERSION "sipbridge 0.1.0"
+/* customParameters hold TW_MAX_PARAMS pairs; media adds from, to, sipCallId. */
+#define SB_MAX_PARAMS 21
 
 typedef struct sb_config {
 	const char *sip_username;   /* NULL = gateway mode (no REGISTER) */
@@ -24,6 +26,7 @@ typedef struct sb_config {
 	const char *stream_token;   /* secret */
 	const char *allowed_sources; /* CIDR list, NULL = default policy */
 	int max_calls;
+	int invite_rate;            /* per source and second, 0 = unlimited */
 	int reg_expires;            /* seconds asked in REGISTER */
 	int answer_timeout;         /* seconds to wait for the stream before 503 */
 	int shutdown_grace;         /* seconds live calls get at SIGTERM */

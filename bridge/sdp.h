@@ -54,6 +54,13 @@ typedef struct sdp_session {
  * 0 ok; -EBADMSG malformed; -E2BIG too long. */
 int sdp_parse(sdp_session *out, const char *buf, size_t len, char *err, size_t errlen);
 
+/* The SDP inside a SIP body: the whole body for application/sdp (or no
+ * Content-Type), the application/sdp part of a multipart body (boundary =
+ * the Content-Type's boundary parameter, quoted or not). *sdp points into
+ * body. 0 found; -ENOENT no SDP part; -EBADMSG broken multipart. */
+int sdp_body_find(const char *ctype, const char *boundary, const char *body, size_t len,
+		  const char **sdp, size_t *sdplen);
+
 /* Result of negotiating an offer. */
 typedef struct sdp_choice {
 	int pt;                      /* 0 (PCMU) or 8 (PCMA) */

@@ -12,81 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sofia-sip/msg_addr.h>
 
 #include "log.h"
-
-/* Call-ID as a log id: printable, no spaces, bounded. */
-static void sanitize(char *dst, size_t cap, const char *src)
-{
-	size_t i = 0;
-	for (; src && *src && i + 1 < cap; src++)
-		dst[i++] = (*src > 0x20 && *src < 0x7f) ? *src : '_';
-	dst[i] = '\0';
-	if (!i)
-		snprintf(dst, cap, "-");
-}
-
-static void url_who(char *dst, size_t cap, const sip_addr_t *a)
-{
-	const char *w = NULL;
-	if (a)
-		w = a->a_url->url_user ? a->a_url->url_user : a->a_url->url_host;
-	sanitize(dst, cap, w ? w : "");
-}
-
-/* The local address a peer at `remote` reaches us on (no packet is sent). */
-static int local_addr_for(const char *remote, char *out, size_t cap)
-{
-	struct sockaddr_storage ss = { 0 }, me;
-	socklen_t len = sizeof(me);
-	int fd, fam = strchr(remote, ':') ? AF_INET6 : AF_INET, rc = -EINVAL;
-
-	if (fam == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(9);
-		if (inet_pton(AF_INET, remote, &s4->sin_addr) != 1)
-			return -EINVAL;
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(9);
-		if (inet_pton(AF_INET6, remote, &s6->sin6_addr) != 1)
-			return -EINVAL;
-	}
-	fd = socket(fam, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&ss, fam == AF_INET ? sizeof(struct sockaddr_in)
-							       : sizeof(struct sockaddr_in6)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&me, &len) == 0) {
-		const void *a = fam == AF_INET ? (const void *)&((struct sockaddr_in *)&me)->sin_addr
-					       : (const void *)&((struct sockaddr_in6 *)&me)->sin6_addr;
-		rc = inet_ntop(fam, a, out, (socklen_t)cap) ? 0 : -EINVAL;
-	}
-	close(fd);
-	return rc;
-}
-
-static bool addr_unspecified(const char *a)
-{
-	return !a || !*a || strcmp(a, "0.0.0.0") == 0 || strcmp(a, "::") == 0;
-}
-
-/* PUBLIC_IP, else BIND_ADDR when specific, else the route towards the peer. */
-static void pick_local_addr(sipua *ua, sipcall *c, const char *peer)
-{
-	const sb_config *conf = ua->cfg;
-	if (conf->public_ip)
-		snprintf(c->local_addr, sizeof(c->local_addr), "%s", conf->public_ip);
-	else if (!addr_unspecified(conf->bind_addr))
-		snprintf(c->local_addr, sizeof(c->local_addr), "%s", conf->bind_addr);
-	else if (!peer || local_addr_for(peer, c->local_addr, sizeof(c->local_addr)) < 0)
-		snprintf(c->local_addr, sizeof(c->local_addr), "127.0.0.1");
-}
 
 void sipcall_media_params(const sipcall *c, media_params *p)
 {
@@ -164,11 +95,33 @@ static void maybe_free(sipcall *c)
 	sipua_call_gone(ua);
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* Refuse an INVITE we keep no state for. */
 static void reject(nua_handle_t *nh, int code, const char *phrase, const char *warning)
 {
 	nua_respond(nh, code, phrase, TAG_IF(warning, SIPTAG_WARNING_STR(warning)), TAG_END());
 	nua_handle_destroy(nh);
+}
+
+/* Media always answers media_call_end with ENDED; if it ever does not, the
+ * call would hold its MAX_CALLS slot forever: forget it after a bound. */
+#define MEDIA_END_WAIT_MS 10000
+
+static void media_end_overdue(void *magic, su_timer_t *t, void *arg)
+{
+	sipcall *c = arg;
+	(void)magic;
+	(void)t;
+	log_err(c->cid, "sip: media did not report the end of the call in %d ms; forgetting it",
+		MEDIA_END_WAIT_MS);
+	c->media_on = false;
+	maybe_free(c);
 }
 
 static void end_media(sipcall *c, const char *why)
@@ -178,13 +131,19 @@ static void end_media(sipcall *c, const char *why)
 		if (media_call_end(c->ua->m, c->key, why) < 0) {
 			log_err(c->cid, "sip: media_call_end failed; dropping the media side");
 			c->media_on = false;
+			return;
 		}
+		stop_answer_timer(c);
+		c->answer_timer = su_timer_create(su_root_task(c->ua->root), MEDIA_END_WAIT_MS);
+		if (c->answer_timer)
+			su_timer_set(c->answer_timer, media_end_overdue, c);
 	}
 }
 
 void sipcall_end(sipcall *c, const char *why)
 {
-	stop_answer_timer(c);
+	if (!c->media_end_sent)
+		stop_answer_timer(c); /* else it is the ENDED bound: keep it */
 	end_media(c, why);
 	if (!c->nh)
 		return;
@@ -209,29 +168,12 @@ static void answer_timeout(void *magic, su_timer_t *t, void *arg)
 	sipcall_end(c, "stream not ready in time");
 }
 
-static void describe_src(char *buf, size_t cap, const su_addrinfo_t *ai, const char **ip_out, char *ip, size_t ipcap)
-{
-	*ip_out = NULL;
-	snprintf(buf, cap, "?");
-	if (!ai || !ai->ai_addr)
-		return;
-	if (ai->ai_addr->sa_family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ai->ai_addr;
-		if (inet_ntop(AF_INET, &s4->sin_addr, ip, (socklen_t)ipcap))
-			snprintf(buf, cap, "%s:%u", ip, ntohs(s4->sin_port));
-		*ip_out = ip;
-	} else if (ai->ai_addr->sa_family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ai->ai_addr;
-		if (inet_ntop(AF_INET6, &s6->sin6_addr, ip, (socklen_t)ipcap))
-			snprintf(buf, cap, "[%s]:%u", ip, ntohs(s6->sin6_port));
-		*ip_out = ip;
-	}
-}
-
 /* Offer from the INVITE body: 0 usable, or the response code to refuse with. */
 static int take_offer(sipua *ua, const sip_t *sip, sdp_choice *ch, bool *delayed, const char *cid)
 {
 	sdp_session *s;
+	const char *body;
+	size_t blen;
 	char err[160];
 	int rc;
 
@@ -244,16 +186,16 @@ static int take_offer(sipua *ua, const sip_t *sip, sdp_choice *ch, bool *delayed
 		ch->dir = SDP_SENDRECV;
 		return 0;
 	}
-	if (sip->sip_content_type && sip->sip_content_type->c_type &&
-	    strcasecmp(sip->sip_content_type->c_type, "application/sdp") != 0) {
+	if (sip_body_sdp(sip, &body, &blen) < 0) {
 		ua->n_bad_sdp++;
-		log_warn(cid, "sip: INVITE body is %s, not application/sdp -> 415", sip->sip_content_type->c_type);
+		log_warn(cid, "sip: INVITE body (%s) holds no SDP -> 415",
+			 sip->sip_content_type && sip->sip_content_type->c_type ? sip->sip_content_type->c_type : "?");
 		return 415;
 	}
 	s = malloc(sizeof(*s));
 	if (!s)
 		return 500;
-	rc = sdp_parse(s, sip->sip_payload->pl_data, sip->sip_payload->pl_len, err, sizeof(err));
+	rc = sdp_parse(s, body, blen, err, sizeof(err));
 	if (rc < 0) {
 		ua->n_bad_sdp++;
 		log_warn(cid, "sip: malformed SDP offer (%s) -> 488", err);
@@ -275,14 +217,18 @@ static int build_sdp(sipcall *c, const sip_t *sip, bool delayed)
 {
 	sdp_local l = { .addr = c->local_addr, .port = c->rtp_port, .sess_id = c->sess_id, .sess_ver = c->sess_ver };
 	sdp_session *s;
+	const char *body;
+	size_t blen;
 	int rc;
 
 	if (delayed)
 		return sdp_build_offer(c->answer, sizeof(c->answer), &l);
+	if (sip_body_sdp(sip, &body, &blen) < 0)
+		return -EBADMSG;
 	s = malloc(sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	rc = sdp_parse(s, sip->sip_payload->pl_data, sip->sip_payload->pl_len, NULL, 0);
+	rc = sdp_parse(s, body, blen, NULL, 0);
 	if (rc == 0)
 		rc = sdp_build_answer(c->answer, sizeof(c->answer), s, &c->choice, &l);
 	free(s);
@@ -298,12 +244,12 @@ void sipcall_on_invite(sipua *ua, nua_handle_t *nh, const sip_t *sip)
 	sdp_choice ch;
 	sipcall *c = NULL;
 	media_params *mp = NULL;
-	bool delayed;
+	bool delayed, listed = false;
 	int fd = -1, port = 0, code, rc;
 
 	ua->n_invites++;
-	sanitize(cid, sizeof(cid), sip && sip->sip_call_id ? sip->sip_call_id->i_id : NULL);
-	describe_src(src, sizeof(src), ai, &src_ip, ipbuf, sizeof(ipbuf));
+	sip_sanitize(cid, sizeof(cid), sip && sip->sip_call_id ? sip->sip_call_id->i_id : NULL);
+	sip_describe_src(src, sizeof(src), ai, &src_ip, ipbuf, sizeof(ipbuf));
 	if (!sip) {
 		reject(nh, 400, "Bad Request", NULL);
 		return;
@@ -318,6 +264,16 @@ void sipcall_on_invite(sipua *ua, nua_handle_t *nh, const sip_t *sip)
 		ua->n_forbidden++;
 		log_warn(cid, "sip: INVITE from %s not in ALLOWED_SOURCES -> 403 (%lu refused)", src, ua->n_forbidden);
 		reject(nh, 403, "Forbidden", NULL);
+		return;
+	}
+	if (ua->rate && ai && !sb_rate_allow(ua->rate, ai->ai_addr, now_ms())) {
+		ua->n_rate_limited++;
+		if (now_ms() - ua->rate_log_ms >= 1000) { /* a flood must not flood the log too */
+			ua->rate_log_ms = now_ms();
+			log_warn(cid, "sip: INVITE flood from %s: over MAX_INVITE_RATE=%d/s -> 503 (%lu refused so far)",
+				 src, ua->cfg->invite_rate, ua->n_rate_limited);
+		}
+		reject(nh, 503, "Service Unavailable", NULL);
 		return;
 	}
 	if (ua->ncalls >= (unsigned)ua->cfg->max_calls) {
@@ -356,13 +312,13 @@ void sipcall_on_invite(sipua *ua, nua_handle_t *nh, const sip_t *sip)
 	c->await_ack_answer = delayed;
 	snprintf(c->cid, sizeof(c->cid), "%s", cid);
 	snprintf(c->call_id, sizeof(c->call_id), "%s", sip->sip_call_id ? sip->sip_call_id->i_id : "");
-	url_who(c->from, sizeof(c->from), sip->sip_from);
-	url_who(c->to, sizeof(c->to), sip->sip_to);
+	sip_url_who(c->from, sizeof(c->from), sip->sip_from);
+	sip_url_who(c->to, sizeof(c->to), sip->sip_to);
 	if (getrandom(&c->sess_id, sizeof(c->sess_id), 0) != sizeof(c->sess_id))
 		c->sess_id = c->key;
 	c->sess_id &= 0x7fffffffffffffffULL; /* o= wants a number many parsers read as signed */
 	c->sess_ver = 1;
-	pick_local_addr(ua, c, ch.raddr[0] ? ch.raddr : src_ip);
+	sip_pick_local_addr(ua, c, ch.raddr[0] ? ch.raddr : src_ip);
 	if (build_sdp(c, sip, delayed) < 0) {
 		rtp_sock_free(fd, port);
 		log_err(cid, "sip: cannot build our SDP -> 500");
@@ -373,6 +329,7 @@ void sipcall_on_invite(sipua *ua, nua_handle_t *nh, const sip_t *sip)
 	c->next = ua->calls;
 	ua->calls = c;
 	ua->ncalls++;
+	listed = true;
 	log_info(cid, "sip: INVITE from %s (%s -> %s): %s%s, rtp %s:%d -> %s:%d%s", src, c->from, c->to,
 		 ch.pt ? "PCMA" : "PCMU", ch.dtmf_pt >= 0 ? "+telephone-event" : "", c->local_addr, port,
 		 ch.raddr[0] ? ch.raddr : "?", ch.rport, delayed ? " (delayed offer)" : "");
@@ -394,7 +351,7 @@ void sipcall_on_invite(sipua *ua, nua_handle_t *nh, const sip_t *sip)
 		su_timer_set(c->answer_timer, answer_timeout, c);
 	c = NULL; /* owned by the list now */
 out:
-	if (c && !nua_handle_magic(nh))
+	if (c && !listed)
 		call_free(c); /* refused before it was bound and listed */
 	free(mp);
 }
@@ -446,7 +403,8 @@ void sipcall_on_state(sipua *ua, sipcall *c, nua_handle_t *nh, int status, tagi_
 	if (cs != nua_callstate_terminated)
 		return;
 	log_info(c->cid, "sip: call ended (%d)", status);
-	stop_answer_timer(c);
+	if (!c->media_end_sent)
+		stop_answer_timer(c);
 	end_media(c, "call ended");
 	nua_handle_bind(nh, NULL);
 	nua_handle_destroy(nh);

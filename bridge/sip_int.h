@@ -22,6 +22,7 @@
 #include "media.h"
 #include "sb_acl.h"
 #include "sb_config.h"
+#include "sb_rate.h"
 #include "sdp.h"
 #include "sip_evq.h"
 #include "sip_ua.h"
@@ -52,7 +53,7 @@ typedef struct sipcall {
 	sdp_choice choice;     /* what media runs with now */
 	uint64_t sess_id, sess_ver;
 	char answer[2048];     /* SDP for the 200 (answer, or our offer) */
-	su_timer_t *answer_timer;
+	su_timer_t *answer_timer; /* ANSWER_TIMEOUT, then the bound on MEDIA_EV_ENDED */
 } sipcall;
 
 struct sipua {
@@ -63,6 +64,8 @@ struct sipua {
 	evq *q;
 	reg *reg;
 	sb_acl *acl;
+	sb_rate *rate;          /* INVITE flood limiter, NULL = unlimited */
+	uint64_t rate_log_ms;   /* last "rate limited" log line (one per second at most) */
 	sipcall *calls;
 	unsigned ncalls;
 	uint64_t next_key;
@@ -73,7 +76,7 @@ struct sipua {
 	bool grace_over;        /* SHUTDOWN_GRACE elapsed: stop waiting for calls */
 	su_timer_t *grace_timer;
 	/* drop counters (logged at exit; issue 8 wants them counted) */
-	unsigned long n_invites, n_busy, n_no_codec, n_bad_sdp, n_forbidden, n_media_fail, n_refused_stopping;
+	unsigned long n_invites, n_busy, n_no_codec, n_bad_sdp, n_forbidden, n_media_fail, n_refused_stopping, n_rate_limited;
 };
 
 /* sip_call.c */
@@ -88,6 +91,13 @@ void sipcall_media_params(const sipcall *c, media_params *p);
 /* sip_reinvite.c */
 void sipcall_on_reinvite(sipcall *c, const sip_t *sip);
 void sipcall_on_ack(sipcall *c, const sip_t *sip);
+/* sip_util.c */
+void sip_sanitize(char *dst, size_t cap, const char *src);
+void sip_url_who(char *dst, size_t cap, const sip_addr_t *a);
+void sip_pick_local_addr(struct sipua *ua, sipcall *c, const char *peer);
+/* The SDP of a request body (plain or in a multipart part). 0 / -ENOENT / -EBADMSG. */
+int sip_body_sdp(const sip_t *sip, const char **sdp, size_t *len);
+void sip_describe_src(char *buf, size_t cap, const su_addrinfo_t *ai, const char **ip_out, char *ip, size_t ipcap);
 /* reg.c hooks */
 int reg_new(reg **out, struct sipua *ua);
 void reg_destroy(reg *r);

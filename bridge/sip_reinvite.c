@@ -25,10 +25,14 @@ static void push_update(sipcall *c, const char *what)
 }
 
 /* Parse and negotiate a body; 0 ok with *out filled, else negative. */
-static int negotiate_body(sipcall *c, const sip_payload_t *pl, sdp_session *s, sdp_choice *out)
+static int negotiate_body(sipcall *c, const sip_t *sip, sdp_session *s, sdp_choice *out)
 {
-	char err[160];
-	int rc = sdp_parse(s, pl->pl_data, pl->pl_len, err, sizeof(err));
+	char err[160] = "no SDP in the body";
+	const char *body;
+	size_t blen;
+	int rc = sip_body_sdp(sip, &body, &blen);
+	if (rc == 0)
+		rc = sdp_parse(s, body, blen, err, sizeof(err));
 	if (rc == 0)
 		rc = sdp_negotiate(s, out, err, sizeof(err));
 	if (rc < 0) {
@@ -69,7 +73,7 @@ void sipcall_on_reinvite(sipcall *c, const sip_t *sip)
 		return;
 	}
 	s = malloc(sizeof(*s));
-	if (!s || negotiate_body(c, sip->sip_payload, s, &ch) < 0) {
+	if (!s || negotiate_body(c, sip, s, &ch) < 0) {
 		/* The call goes on with what it had (RFC 3261 14.2). */
 		nua_respond(c->nh, 488, "Not Acceptable Here", TAG_END());
 		c->sess_ver--;
@@ -102,7 +106,7 @@ void sipcall_on_ack(sipcall *c, const sip_t *sip)
 		return;
 	}
 	s = malloc(sizeof(*s));
-	if (!s || negotiate_body(c, sip->sip_payload, s, &ch) < 0) {
+	if (!s || negotiate_body(c, sip, s, &ch) < 0) {
 		free(s);
 		sipcall_end(c, "bad SDP answer");
 		return;

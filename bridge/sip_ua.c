@@ -209,6 +209,9 @@ int sipua_new(sipua **out, const sb_config *conf)
 		fprintf(stderr, "%s\n", err);
 		goto out;
 	}
+	if (conf->invite_rate > 0 &&
+	    (rc = sb_rate_new(&ua->rate, conf->invite_rate, 2.0 * conf->invite_rate, 4096)) < 0)
+		goto out;
 	ua->root = su_root_create(ua);
 	if (!ua->root) {
 		rc = -ENOMEM;
@@ -245,9 +248,9 @@ out:
 int sipua_run(sipua *ua)
 {
 	su_root_run(ua->root);
-	log_info("-", "sip: stopped (invites=%lu busy=%lu no_codec=%lu bad_sdp=%lu forbidden=%lu media_fail=%lu refused_stopping=%lu)",
-		 ua->n_invites, ua->n_busy, ua->n_no_codec, ua->n_bad_sdp, ua->n_forbidden, ua->n_media_fail,
-		 ua->n_refused_stopping);
+	log_info("-", "sip: stopped (invites=%lu busy=%lu no_codec=%lu bad_sdp=%lu forbidden=%lu rate_limited=%lu media_fail=%lu refused_stopping=%lu)",
+		 ua->n_invites, ua->n_busy, ua->n_no_codec, ua->n_bad_sdp, ua->n_forbidden, ua->n_rate_limited,
+		 ua->n_media_fail, ua->n_refused_stopping);
 	return 0;
 }
 
@@ -270,6 +273,7 @@ void sipua_destroy(sipua *ua)
 	if (ua->root)
 		su_root_destroy(ua->root);
 	sb_acl_destroy(ua->acl);
+	sb_rate_destroy(ua->rate);
 	free(ua);
 	su_deinit();
 }

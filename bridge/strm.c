@@ -54,15 +54,24 @@ static int send_buf(strm *s, const char *buf, int len)
 static void on_open(ws_conn *c, void *arg)
 {
 	strm *s = arg;
-	char buf[8192];
+	/* start carries up to 24 customParameters of 64+256 bytes: once per call */
+	size_t cap = 16384 + TW_MAX_PARAMS * 2 * (TW_KEY_MAX + TW_VAL_MAX);
+	char *buf = malloc(cap);
 	int len;
 	(void)c;
-	len = tw_fmt_connected(buf, sizeof(buf));
+	if (s->stopping) { /* ended while connecting: the close is on its way */
+		free(buf);
+		return;
+	}
+	if (!buf)
+		goto fail;
+	len = tw_fmt_connected(buf, cap);
 	if (send_buf(s, buf, len) < 0)
 		goto fail;
-	len = tw_fmt_start(buf, sizeof(buf), ++s->seq, s->start);
+	len = tw_fmt_start(buf, cap, ++s->seq, s->start);
 	if (send_buf(s, buf, len) < 0)
 		goto fail;
+	free(buf);
 	free(s->start);
 	s->start = NULL;
 	s->open = true;
@@ -71,6 +80,7 @@ static void on_open(ws_conn *c, void *arg)
 		s->h.open_h(s->arg);
 	return;
 fail:
+	free(buf);
 	log_err(s->log_id, "cannot send connected/start");
 	strm_stop(s);
 }
@@ -141,6 +151,8 @@ static void on_close(ws_conn *c, int code, const char *reason, void *arg)
 		log_info(s->log_id, "stream closed (%d %s): %llu sent, %llu media in, %llu dropped",
 			 code, reason ? reason : "", (unsigned long long)s->st.tx_msgs,
 			 (unsigned long long)s->st.rx_media, (unsigned long long)s->st.rx_bad);
+	else if (s->stopping)
+		log_info(s->log_id, "stream given up while connecting (%d %s)", code, reason ? reason : "");
 	else
 		log_warn(s->log_id, "stream could not open (%d %s)", code, reason ? reason : "");
 	if (s->h.close_h)
@@ -213,7 +225,7 @@ int strm_dtmf(strm *s, char digit)
 	char buf[512];
 	if (!s->open || s->stopping)
 		return -ENOTCONN;
-	log_info(s->log_id, "dtmf %c", digit);
+	log_debug(s->log_id, "dtmf %c", digit); /* digits may be card numbers: debug only */
 	return send_buf(s, buf, tw_fmt_dtmf(buf, sizeof(buf), ++s->seq, s->stream_sid, digit));
 }
 
@@ -235,6 +247,15 @@ void strm_stop(strm *s)
 		send_buf(s, buf, tw_fmt_stop(buf, sizeof(buf), ++s->seq, s->stream_sid,
 					    s->account_sid, s->call_sid));
 	ws_close(s->ws, 1000, "call ended");
+}
+
+void strm_abandon(strm *s)
+{
+	if (!s)
+		return;
+	memset(&s->h, 0, sizeof(s->h));
+	s->arg = NULL;
+	strm_stop(s);
 }
 
 bool strm_is_open(const strm *s)

@@ -50,6 +50,9 @@ int strm_dtmf(strm *s, char digit);
 int strm_mark(strm *s, const char *name);   /* echo of an application mark */
 /* Sends stop when open, then closes the WS; close_h follows. Idempotent. */
 void strm_stop(strm *s);
+/* Like strm_stop, but no callback runs any more (not even close_h): the
+ * owner may go away now; the strm frees itself once the WS is closed. */
+void strm_abandon(strm *s);
 bool strm_is_open(const strm *s);
 const strm_stats *strm_get_stats(const strm *s);
 #endif

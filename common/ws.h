@@ -32,10 +32,12 @@
  *   (/etc/ssl/certs/ca-certificates.crt), or the file named by
  *   SSL_CERT_FILE when set at ws_ctx_new time.
  * - Servers accept a client's subprotocol offer by echoing its first one.
- * - ws_ctx_destroy must not be called from inside a ws callback. It sends
- *   queued messages and a 1001 close frame where the socket allows, then
- *   drops the sockets; for a fully graceful end, ws_close each connection
- *   and run the loop until their close_h ran. */
+ * - ws_ctx_destroy sends queued messages and a 1001 close frame where the
+ *   socket allows, then drops the sockets, calling every close_h before it
+ *   returns. Called from inside a ws callback it is deferred to the next
+ *   loop iteration (close_h calls come then; input is no longer delivered
+ *   meanwhile). For a fully graceful end, ws_close each connection and run
+ *   the loop until their close_h ran. */
 #ifndef VX_WS_H
 #define VX_WS_H
 #include <stddef.h>

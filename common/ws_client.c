@@ -136,18 +136,20 @@ void ws_client_release(ws_conn *c)
 static void ws_client_sul_cb(lws_sorted_usec_list_t *sul)
 {
 	ws_conn *c = lws_container_of(sul, ws_conn, sul_connect);
+	ws_lwsmem *m = c->ctx->mem;
 
 	if (c->state == WS_ST_OPEN)
 		return;
+	WS_ENTER(m);
 	if (!c->closing)
 		log_warn(c->log_id, "ws %s: connect timeout after %d ms", c->peer,
 			 c->ctx->opts.connect_timeout_ms);
 	ws_conn_set_reason(c, 1006, "connect timeout");
-	if (!c->wsi) { /* still resolving */
+	if (!c->wsi) /* still resolving */
 		ws_conn_finish(c, 1006, "connect timeout");
-		return;
-	}
-	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+	else
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+	WS_LEAVE(m);
 }
 
 void ws_client_close_pending(ws_conn *c)
@@ -195,6 +197,7 @@ static void ws_client_dns_cb(uv_getaddrinfo_t *req, int status, struct addrinfo 
 	ws_dns *d = lws_container_of(req, ws_dns, req);
 	ws_conn *c = d->c;
 	const struct addrinfo *ai, *pick = NULL;
+	ws_lwsmem *m;
 	char ip[INET6_ADDRSTRLEN] = "";
 	char reason[WS_CLOSE_REASON_MAX + 1];
 
@@ -204,6 +207,8 @@ static void ws_client_dns_cb(uv_getaddrinfo_t *req, int status, struct addrinfo 
 		return;
 	}
 	c->dns = NULL;
+	m = c->ctx->mem;
+	WS_ENTER(m);
 	/* Prefer IPv4: containers and hosts often lack an IPv6 route. */
 	for (ai = status ? NULL : res; ai; ai = ai->ai_next) {
 		if (ai->ai_family == AF_INET) {
@@ -223,12 +228,11 @@ static void ws_client_dns_cb(uv_getaddrinfo_t *req, int status, struct addrinfo 
 			 status ? uv_strerror(status) : "no address");
 		log_warn(c->log_id, "ws %s: %s", c->peer, reason);
 		ws_conn_finish(c, 1006, reason);
-		return;
-	}
-	if (ws_client_start(c, ip)) {
+	} else if (ws_client_start(c, ip)) {
 		log_warn(c->log_id, "ws %s: connect failed: %s", c->peer, c->close_reason);
 		ws_conn_finish(c, 1006, "connect failed");
 	}
+	WS_LEAVE(m);
 }
 
 static int ws_client_resolve(ws_conn *c)
@@ -281,11 +285,21 @@ void ws_client_failed(ws_conn *c, struct lws *wsi, const char *in, size_t len)
 void ws_client_established(ws_conn *c, struct lws *wsi)
 {
 	lws_sul_cancel(&c->sul_connect);
+	/* URL and handshake headers are done with: keep calls small */
+	free(c->url);
+	c->url = NULL;
+	if (c->headers) {
+		for (char **h = c->headers; *h; h++)
+			free(*h);
+		free(c->headers);
+		c->headers = NULL;
+	}
 	c->state = WS_ST_OPEN;
 	ws_conn_fill_peer(c, wsi);
+	log_debug(c->log_id, "ws %s: connected", c->peer);
 	if (c->tx_head || c->closing)
 		lws_callback_on_writable(wsi);
-	if (!c->closing && c->h.open_h)
+	if (!c->closing && !c->ctx->destroying && c->h.open_h)
 		c->h.open_h(c, c->arg);
 }
 

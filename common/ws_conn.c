@@ -186,33 +186,36 @@ static int ws_conn_deliver(ws_conn *c)
 
 int ws_conn_rx(ws_conn *c, struct lws *wsi, const void *in, size_t len)
 {
-	size_t need;
+	size_t max = c->ctx->opts.max_message, need, rem;
 
 	if (lws_is_first_fragment(wsi)) {
 		c->rx_len = 0;
 		c->rx_binary = lws_frame_is_binary(wsi);
 	}
-	if (c->closing)
+	if (c->closing || c->ctx->destroying)
 		return 0; /* draining towards our close: drop input */
 	if (c->rx_binary && !c->h.binary_h) {
 		log_warn(c->log_id, "ws %s: binary message refused, closing 1003", c->peer);
 		return ws_conn_fail(c, wsi, 1003, "binary messages not accepted");
 	}
+	/* What this frame still announces counts too: an oversized frame is
+	 * refused at its first chunk, and a known size is allocated once. */
 	need = c->rx_len + len;
-	if (need > c->ctx->opts.max_message || need < len) {
-		log_warn(c->log_id, "ws %s: message over %zu bytes, closing 1009", c->peer,
-			 c->ctx->opts.max_message);
+	rem = lws_remaining_packet_payload(wsi);
+	if (need < len || need > max || rem > max - need) {
+		log_warn(c->log_id, "ws %s: message over %zu bytes, closing 1009", c->peer, max);
 		return ws_conn_fail(c, wsi, 1009, "message too big");
 	}
-	if (need + 1 > c->rx_cap) {
-		/* Grow geometrically, bounded by max_message (+1 for the NUL). */
-		size_t cap = c->rx_cap ? c->rx_cap : 1024;
+	if (need + rem + 1 > c->rx_cap) {
+		/* Exact for the frame, else geometric (fragmented messages);
+		 * never beyond max_message (+1 for the NUL). */
+		size_t cap = c->rx_cap ? 2 * c->rx_cap : 1024;
 		unsigned char *nb;
 
-		while (cap < need + 1)
-			cap *= 2;
-		if (cap > c->ctx->opts.max_message + 1)
-			cap = c->ctx->opts.max_message + 1;
+		if (cap < need + rem + 1)
+			cap = need + rem + 1;
+		if (cap > max + 1)
+			cap = max + 1;
 		nb = realloc(c->rx, cap);
 		if (!nb)
 			return ws_conn_fail(c, wsi, 1011, "out of memory");

@@ -45,19 +45,17 @@ static int ws_http_refuse(struct lws *wsi)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-int ws_ctx_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-		       void *in, size_t len)
+static int ws_dispatch(ws_lwsmem *m, struct lws *wsi, enum lws_callback_reasons reason,
+		       void *user, void *in, size_t len)
 {
-	ws_conn *c = wsi ? lws_get_opaque_user_data(wsi) : NULL;
+	ws_conn *c = lws_get_opaque_user_data(wsi);
 
 	switch (reason) {
-	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
-		ws_ctx *ctx = lws_context_user(lws_get_context(wsi));
-
-		if (!in || strcasecmp((const char *)in, "websocket"))
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		if (!m->ctx || !in || strcasecmp((const char *)in, "websocket"))
 			return -1;
-		return ws_server_confirm_upgrade(ctx, wsi);
-	}
+		return ws_server_confirm_upgrade(m->ctx, wsi);
+
 	case LWS_CALLBACK_HTTP:
 		return ws_http_refuse(wsi);
 
@@ -120,6 +118,21 @@ int ws_ctx_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
+int ws_ctx_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+		    void *in, size_t len)
+{
+	ws_lwsmem *m;
+	int r;
+
+	if (!wsi)
+		return 0;
+	m = lws_context_user(lws_get_context(wsi));
+	WS_ENTER(m);
+	r = ws_dispatch(m, wsi, reason, user, in, len);
+	WS_LEAVE(m);
+	return r;
+}
+
 
 /* lws 4.1 on a foreign libuv loop tears down in two calls: the first
  * lws_context_destroy() closes every wsi and uv handle; once the loop has
@@ -150,6 +163,17 @@ static void ws_lwsmem_free(ws_lwsmem *m)
 static void ws_lwsmem_closed(uv_handle_t *h)
 {
 	ws_lwsmem_free(h->data);
+}
+
+static void ws_ctx_teardown(ws_ctx *ctx);
+
+/* ws_ctx_destroy was called from inside a callback: do it now, outside. */
+static void ws_ctx_deferred(uv_idle_t *h)
+{
+	ws_lwsmem *m = h->data;
+
+	if (m->ctx)
+		ws_ctx_teardown(m->ctx);
 }
 
 static void ws_lwsmem_reap(uv_idle_t *h)
@@ -200,6 +224,9 @@ int ws_ctx_new(ws_ctx **out, uv_loop_t *loop, const ws_opts *opts)
 		return -ENOMEM;
 	}
 	ctx->loop = loop;
+	m->ctx = ctx;
+	m->loop = loop;
+	m->idle.data = m;
 	snprintf(m->proto_alias, sizeof(m->proto_alias), "%s-alias", WS_PROTO_NAME);
 	for (int i = 0; i < 2; i++) {
 		m->protos[i].name = i ? m->proto_alias : WS_PROTO_NAME;
@@ -235,7 +262,7 @@ int ws_ctx_new(ws_ctx **out, uv_loop_t *loop, const ws_opts *opts)
 	if (atomic_exchange(&ws_ssl_inited, true) == false)
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.foreign_loops = loops;
-	info.user = ctx;
+	info.user = m;
 	info.pcontext = &m->lws;
 	info.max_http_header_data = 4096;
 	/* Clients and servers on one context share the header-table pool; each
@@ -286,14 +313,13 @@ out:
 	return ret;
 }
 
-void ws_ctx_destroy(ws_ctx *ctx)
+/* The synchronous part: every close_h runs here, then ctx is freed; lws
+ * finishes on the loop (ws_lwsmem_reap). */
+static void ws_ctx_teardown(ws_ctx *ctx)
 {
-	ws_lwsmem *m;
+	ws_lwsmem *m = ctx->mem;
 
-	if (!ctx)
-		return;
-	ctx->destroying = true;
-	m = ctx->mem;
+	WS_ENTER(m); /* a close_h calling ws_ctx_destroy again is a no-op */
 	for (ws_conn *c = ctx->conns; c; c = c->next)
 		ws_conn_goodbye(c);
 	/* lws closes every wsi: CLOSED callbacks run close_h. */
@@ -307,12 +333,33 @@ void ws_ctx_destroy(ws_ctx *ctx)
 		else
 			ws_conn_free(c);
 	}
-	if (m->lws) {
-		m->idle.data = m;
-		uv_idle_init(ctx->loop, &m->idle);
-		uv_idle_start(&m->idle, ws_lwsmem_reap);
-	} else {
-		ws_lwsmem_free(m);
-	}
+	WS_LEAVE(m);
+	m->ctx = NULL;
 	free(ctx);
+	if (!m->idle_on) {
+		uv_idle_init(m->loop, &m->idle);
+		m->idle_on = true;
+	}
+	uv_idle_stop(&m->idle); /* (re)start with the reaper callback */
+	uv_idle_start(&m->idle, ws_lwsmem_reap);
+}
+
+void ws_ctx_destroy(ws_ctx *ctx)
+{
+	ws_lwsmem *m;
+
+	if (!ctx || ctx->destroying)
+		return;
+	ctx->destroying = true;
+	m = ctx->mem;
+	if (m->depth > 0) {
+		/* Called from a ws callback: lws and our own frames below still
+		 * use this context; finish from the loop's next iteration. */
+		log_debug("-", "ws: context destroy deferred (inside a callback)");
+		uv_idle_init(m->loop, &m->idle);
+		m->idle_on = true;
+		uv_idle_start(&m->idle, ws_ctx_deferred);
+		return;
+	}
+	ws_ctx_teardown(ctx);
 }

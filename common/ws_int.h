@@ -14,7 +14,7 @@
 #include "ws.h"
 
 #define WS_RX_BUFFER 4096          /* lws per-connection rx chunk size */
-#define WS_RX_KEEP (64 * 1024)     /* reassembly buffer kept across messages */
+#define WS_RX_KEEP (16 * 1024)     /* reassembly buffer kept across messages */
 #define WS_CLOSE_REASON_MAX 123    /* RFC 6455: 125 bytes minus the code */
 #define WS_PROTO_NAME "voixia-ws"
 #define WS_PROTO_ALIAS_MAX 64
@@ -27,7 +27,6 @@ typedef struct ws_msg {
 
 typedef struct ws_listener {
 	struct ws_listener *next;
-	ws_ctx *ctx;
 	struct lws_vhost *vh;
 	ws_accept_h *ah;
 	void *arg;
@@ -78,7 +77,7 @@ struct ws_conn {
 	/* inbound reassembly */
 	unsigned char *rx;
 	size_t rx_len, rx_cap;
-	bool rx_binary, rx_skip;
+	bool rx_binary;
 	/* outbound FIFO */
 	ws_msg *tx_head, *tx_tail;
 	size_t queued;
@@ -90,8 +89,12 @@ struct ws_conn {
  * policy, listener records), plus the idle handle that finishes the lws
  * teardown. It outlives its ws_ctx until lws has freed its context. */
 typedef struct ws_lwsmem {
-	uv_idle_t idle;
+	uv_idle_t idle;          /* deferred destroy, then teardown reaper */
+	bool idle_on;
+	uv_loop_t *loop;
 	struct lws_context *lws; /* lws NULLs it (info.pcontext) once freed */
+	ws_ctx *ctx;             /* NULL once the ws_ctx is freed */
+	int depth;               /* > 0: inside a ws callback (user code may run) */
 	int ticks;
 	bool busy;
 	/* [0] our protocol; [1] an alias whose name is set to the subprotocol
@@ -127,7 +130,10 @@ int ws_conn_peer_close(ws_conn *c, const unsigned char *in, size_t len);
 void ws_conn_fill_peer(ws_conn *c, struct lws *wsi);
 void ws_conn_goodbye(ws_conn *c);
 
-/* ws_ctx.c */
+/* ws_ctx.c: bracket every entry from lws/libuv that can reach user code,
+ * so ws_ctx_destroy called from a user callback is deferred to the loop. */
+#define WS_ENTER(m) ((m)->depth++)
+#define WS_LEAVE(m) ((m)->depth--)
 int ws_ctx_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		    void *in, size_t len);
 

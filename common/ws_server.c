@@ -162,6 +162,7 @@ int ws_server_confirm_upgrade(ws_ctx *ctx, struct lws *wsi)
 		free(hv);
 	}
 	if (st == 0) {
+		log_debug(c->log_id, "ws %s: accepted upgrade %s", c->peer, rq.path);
 		c->notify = true; /* from here on close_h is owed */
 		ws_server_alias_protocol(ctx, wsi);
 		return 0;
@@ -199,7 +200,6 @@ int ws_listen(ws_ctx *ctx, const char *addr, int port, ws_accept_h *ah, void *ar
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	l->ctx = ctx;
 	l->ah = ah;
 	l->arg = arg;
 	snprintf(l->name, sizeof(l->name), "ws-listen-%u", ++ctx->nvhosts);

@@ -202,6 +202,7 @@ int calllog_finish(calllog *cl, dash *d, const char *end_reason)
 	spool_entry e = { .kind = strdup("call"), .path = strdup("/api/calls"),
 			  .key = strdup(cl->call_sid), .call_sid = strdup(cl->call_sid),
 			  .body = body, .created_ms = spool_now_ms() };
+	dash_key_clean(e.key);
 	rc = dash_post_durable(d, &e, NULL);
 out:
 	calllog_destroy(cl);

@@ -235,6 +235,13 @@ void dash_hdrs_make(const dash *d, const char *idem_key, dash_hdrs *hb)
 	hb->v[i] = NULL;
 }
 
+void dash_key_clean(char *k)
+{
+	for (; k && *k; k++)
+		if (*k < 0x21 || *k > 0x7e)
+			*k = '_';
+}
+
 const char *dash_err_str(int err)
 {
 	switch (err) {

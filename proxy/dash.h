@@ -2,8 +2,9 @@
  * "Dashboard API contract"). Everything runs on the proxy's libuv loop
  * (libcurl multi, socket API) and never blocks it: a slow or dead dashboard
  * never stalls audio. POSTs that create something (order, reservation,
- * message, call log) are journaled in SPOOL_DIR (fsync) when they cannot be
- * delivered and retried with backoff until accepted, across restarts.
+ * message, call log) are journaled in SPOOL_DIR (fsync, in the thread pool)
+ * before they are sent, and retried with backoff until accepted, across
+ * restarts (docs/dashboard-api.md).
  * Every POST carries an Idempotency-Key (callSid + call_id; callSid for the
  * call log). */
 #ifndef VX_DASH_H
@@ -57,7 +58,8 @@ int dash_new(dash **out, uv_loop_t *loop, const dash_opts *o);
 /* Replays the journal (call at start-up, after dash_new). */
 int dash_replay(dash *d);
 /* Cancels in-flight requests (their callbacks do not run); journaled POSTs
- * stay on disk for the next start. */
+ * stay on disk for the next start. Never call it from a dash callback; run
+ * the loop afterwards (handle closes, journal writes still in progress). */
 void dash_destroy(dash *d);
 
 int dash_fetch_ai(dash *d, const dash_callinfo *ci, dash_ai_h *h, void *arg, dash_req **req);
@@ -74,6 +76,12 @@ int dash_post_message(dash *d, const dash_callinfo *ci, const char *text);
 void dash_cancel(dash_req *r);
 /* Requests waiting in the journal (for /health and tests). */
 unsigned dash_spooled(const dash *d);
+/* Added: durable POSTs not finished yet (being journaled, on the wire or
+ * waiting for a retry), and a way to retry all of them now: a graceful
+ * shutdown calls dash_flush once, then waits (bounded) for
+ * dash_pending() == 0 before dash_destroy. What is left stays journaled. */
+unsigned dash_pending(const dash *d);
+void dash_flush(dash *d);
 
 /* calllog: the record of one call, POSTed to /api/calls at its end. */
 typedef struct calllog calllog;

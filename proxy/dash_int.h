@@ -68,7 +68,8 @@ typedef struct dash_hdrs {
 	const char *v[6];
 } dash_hdrs;
 void dash_hdrs_make(const dash *d, const char *idem_key, dash_hdrs *hb);
-const char *dash_err_str(int err); /* "connection refused", "timeout", … */
+const char *dash_err_str(int err);
+void dash_key_clean(char *key); /* visible ASCII only: no header injection */ /* "connection refused", "timeout", … */
 bool dash_status_retryable(const hc_resp *r);
 
 /* dash_ai.c (pure parts) */

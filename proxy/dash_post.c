@@ -20,6 +20,7 @@ struct dpost {
 	dash_spool_ref *sref;  /* held while thread-pool work runs */
 	spool_entry e;
 	char name[SPOOL_NAME_SIZE]; /* journal file, "" when not on disk */
+	char wname[SPOOL_NAME_SIZE]; /* written by the worker thread only */
 	unsigned attempts;
 	bool last_net_err;
 	uv_timer_t timer;
@@ -105,7 +106,7 @@ static void work_run(uv_work_t *w)
 	dpost *dp = w->data;
 	spool *sp = dp->sref->sp;
 	if (dp->work_op == OP_PUT) {
-		dp->work_rc = spool_put(sp, &dp->e, dp->name);
+		dp->work_rc = spool_put(sp, &dp->e, dp->wname);
 	} else {
 		dp->work_rc = spool_dead_letter(sp, &dp->e, dp->dl_status, dp->dl_reason, dp->dl_resp);
 		if (dp->name[0])
@@ -128,6 +129,7 @@ static void work_done(uv_work_t *w, int status)
 		dp->work_rc = status;
 	const char *sid = dp->e.call_sid;
 	if (dp->work_op == OP_PUT) {
+		memcpy(dp->name, dp->wname, sizeof(dp->name));
 		if (dp->work_rc < 0) {
 			log_err(sid, "dash: journal write for %s %s failed (%s): kept in memory only",
 				dp->e.kind, dp->e.key, strerror(-dp->work_rc));
@@ -432,8 +434,24 @@ int dash_post_message(dash *d, const dash_callinfo *ci, const char *text)
 		return -ENOMEM;
 	char key[160];
 	snprintf(key, sizeof(key), "%.100s:message", ci->call_sid ? ci->call_sid : "");
+	dash_key_clean(key);
 	spool_entry e = { .kind = strdup("message"), .path = strdup("/api/messages"),
 			  .key = strdup(key), .call_sid = strdup(ci->call_sid ? ci->call_sid : ""),
 			  .body = body, .created_ms = spool_now_ms() };
 	return dash_post_durable(d, &e, NULL);
+}
+
+unsigned dash_pending(const dash *d)
+{
+	unsigned n = 0;
+	for (const dpost *dp = d ? d->posts : NULL; dp; dp = dp->next)
+		n++;
+	return n;
+}
+
+void dash_flush(dash *d)
+{
+	for (dpost *dp = d ? d->posts : NULL; dp; dp = dp->next)
+		if (!dp->http && !dp->working && uv_is_active((uv_handle_t *)&dp->timer))
+			uv_timer_start(&dp->timer, on_retry_timer, 0, 0);
 }

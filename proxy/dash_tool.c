@@ -146,6 +146,7 @@ int dash_tool_call(dash *d, const dash_ai *ai, const dash_callinfo *ci, const ch
 	}
 	snprintf(key, sizeof(key), "%.100s:%.100s", ci->call_sid ? ci->call_sid : "",
 		 call_id ? call_id : "");
+	dash_key_clean(key);
 	const char *kind = dash_durable_kind(name, path);
 	if (kind) {
 		spool_entry e = { .kind = strdup(kind), .path = strdup(path), .key = strdup(key),

@@ -50,6 +50,7 @@ static void on_stats(uv_timer_t *t)
 	(void)t;
 	if (V.dash)
 		atomic_store(&V.spooled, dash_spooled(V.dash));
+	vcall_sweep(&V);
 }
 
 static void close_cb(uv_handle_t *h)

@@ -27,17 +27,50 @@ static const char *str(const char *p, const char *e, span *s)
 	s->esc = 0;
 	for (; p < e; p++) {
 		if (*p == '\\') {
-			s->esc = 1;
-			if (++p >= e)
-				return NULL;
+			return NULL; /* escapes (and their validity) are rt_parse's job */
 		} else if (*p == '"') {
 			s->n = (size_t)(p - s->p);
 			return p + 1;
-		} else if ((unsigned char)*p < 0x20) {
-			return NULL;
+		} else if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x80) {
+			return NULL; /* control bytes are invalid; UTF-8 is rt_parse's job */
 		}
 	}
 	return NULL;
+}
+
+static int digit(const char *p, const char *e)
+{
+	return p < e && *p >= '0' && *p <= '9';
+}
+
+/* A JSON number (RFC 8259 grammar); returns past it, or NULL. */
+static const char *num(const char *p, const char *e)
+{
+	if (p < e && *p == '-')
+		p++;
+	if (!digit(p, e))
+		return NULL;
+	if (*p == '0')
+		p++;
+	else
+		while (digit(p, e))
+			p++;
+	if (p < e && *p == '.') {
+		if (!digit(++p, e))
+			return NULL;
+		while (digit(p, e))
+			p++;
+	}
+	if (p < e && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < e && (*p == '+' || *p == '-'))
+			p++;
+		if (!digit(p, e))
+			return NULL;
+		while (digit(p, e))
+			p++;
+	}
+	return p;
 }
 
 static int is(const span *s, const char *lit)
@@ -81,9 +114,8 @@ int rt_scan_delta(rt_event *ev, const char *json, size_t len)
 			else if (is(&k, "event_id"))
 				evid = v;
 		} else if ((*p >= '0' && *p <= '9') || *p == '-') {
-			while (p < e && ((*p >= '0' && *p <= '9') || *p == '-' || *p == '+' || *p == '.' ||
-					 *p == 'e' || *p == 'E'))
-				p++;
+			if (!(p = num(p, e)))
+				return -ENOENT;
 		} else {
 			return -ENOENT; /* nested values, literals: not our simple shape */
 		}

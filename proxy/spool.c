@@ -40,12 +40,32 @@ void spool_iso8601(long long ms, char out[32])
 	snprintf(out, 32, "%.19s.%03uZ", sec, (unsigned)(ms % 1000) % 1000u);
 }
 
+/* mkdir -p: SPOOL_DIR may be e.g. /var/lib/voixia/spool on a fresh host. */
+static int mkdirs(const char *dir)
+{
+	char p[PATH_MAX];
+	if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p))
+		return -ENAMETOOLONG;
+	for (char *c = p + 1; *c; c++) {
+		if (*c != '/')
+			continue;
+		*c = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*c = '/';
+	}
+	if (mkdir(p, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
 int spool_new(spool **out, const char *dir)
 {
 	if (!dir || !*dir)
 		return -EINVAL;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
+	int rc = mkdirs(dir);
+	if (rc < 0)
+		return rc;
 	if (access(dir, W_OK | X_OK) < 0)
 		return -errno;
 	spool *s = calloc(1, sizeof(*s));

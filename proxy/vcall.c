@@ -173,6 +173,18 @@ int vcall_play(vcall *c, const uint8_t *ulaw, size_t n)
 	return 0;
 }
 
+void vcall_sweep(vp *v)
+{
+	uint64_t now = uv_now(v->loop);
+
+	for (vcall *c = v->calls; c; c = c->next)
+		if (!c->ended && c->started && now - c->t_last_rx > VC_IDLE_MS) {
+			log_warn(c->id, "stream silent for %llu ms; ending the call",
+				 (unsigned long long)(now - c->t_last_rx));
+			vcall_end(c, "stream_timeout");
+		}
+}
+
 void vcall_end_all(vp *v, const char *reason)
 {
 	for (vcall *c = v->calls; c; c = c->next)
@@ -302,6 +314,7 @@ static void stream_text(ws_conn *conn, const char *data, size_t len, void *arg)
 	(void)conn;
 	if (c->ended)
 		return;
+	c->t_last_rx = uv_now(c->v->loop);
 	if (len > c->v->conf.stream_max_message) {
 		char sz[32];
 		snprintf(sz, sizeof(sz), "%zu", len);

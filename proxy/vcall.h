@@ -26,6 +26,8 @@ int vcall_play(vcall *c, const uint8_t *ulaw, size_t n);
 int vcall_end_after_playout(vcall *c, const char *reason);
 const dash_callinfo *vcall_info(const vcall *c); /* NULL fields until start */
 const char *vcall_id(const vcall *c);             /* for log lines */
+/* Once a second: end streams that stopped sending (half-open TCP). */
+void vcall_sweep(vp *v);
 /* Shutdown: end every live call. */
 void vcall_end_all(vp *v, const char *reason);
 #endif

@@ -14,6 +14,7 @@
 #define VC_END_MARK "vx-end"
 #define VC_END_CALL_MAX_MS 30000 /* goodbye never holds a call longer */
 #define VC_START_MS 10000       /* a stream must send `start` within this */
+#define VC_IDLE_MS 30000        /* a started stream silent this long is dead (Twilio sends media continuously) */
 
 typedef struct vc_tool {
 	struct vc_tool *next;
@@ -37,6 +38,7 @@ struct vcall {
 	bool end_call_pending, end_mark_sent;
 	bool timer_closed;
 	uint64_t t_accept;          /* uv_now at accept */
+	uint64_t t_last_rx;         /* uv_now of the stream's last message */
 	char stream_sid[TW_SID_MAX], call_sid[TW_SID_MAX], account_sid[TW_SID_MAX];
 	char restaurant_id[TW_VAL_MAX], from[TW_VAL_MAX], to[TW_VAL_MAX];
 	dash_callinfo ci;

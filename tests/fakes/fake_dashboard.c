@@ -147,7 +147,7 @@ static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *k
 	json_t *o = cls;
 	char low[128];
 	size_t i;
-	for (i = 0; k[i] && i < sizeof(low) - 1; i++) /* header names: lower case */
+	for (i = 0; i < sizeof(low) - 1 && k[i]; i++) /* header names: lower case */
 		low[i] = (char)((kind == MHD_HEADER_KIND && k[i] >= 'A' && k[i] <= 'Z') ? k[i] + 32 : k[i]);
 	low[i] = '\0';
 	json_t *s = json_string(v ? v : "");

@@ -15,7 +15,7 @@
 static rtf *S;
 static uv_signal_t sig_int, sig_term;
 
-static void usage(void)
+static void usage(int rc)
 {
 	fprintf(stderr,
 		"usage: fake_realtime [--addr 127.0.0.1] [--port N] [--port-file F] [--record F.jsonl]\n"
@@ -23,7 +23,7 @@ static void usage(void)
 		"  [--greet F.ulaw | --greet-tone HZ:MS] [--chunk BYTES] [--pace-ms MS] [--echo] [--restaurant]\n"
 		"  [--at MS:ACTION[:ARG]]...   ACTION: say:F.ulaw tone:HZ:MS speech_started speech_stopped\n"
 		"        transcript:TEXT call:NAME:ARGS_JSON error:TYPE:MESSAGE close[:CODE]\n");
-	exit(2);
+	exit(rc);
 }
 
 static int parse_action(rtf_action *a, char *spec)
@@ -70,7 +70,7 @@ int main(int argc, char **argv)
 		{ "record", 1, 0, 'r' }, { "audio-out", 1, 0, 'o' }, { "summary", 1, 0, 's' },
 		{ "key", 1, 0, 'k' }, { "slow-start", 1, 0, 'w' }, { "greet", 1, 0, 'g' },
 		{ "greet-tone", 1, 0, 'G' }, { "chunk", 1, 0, 'c' }, { "pace-ms", 1, 0, 'm' },
-		{ "echo", 0, 0, 'e' }, { "restaurant", 0, 0, 'R' }, { "at", 1, 0, 'a' }, { 0, 0, 0, 0 },
+		{ "echo", 0, 0, 'e' }, { "restaurant", 0, 0, 'R' }, { "at", 1, 0, 'a' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	rtf_opts o = { 0 };
 	rtf_action acts[64];
@@ -99,10 +99,11 @@ int main(int argc, char **argv)
 		case 'R': o.restaurant = true; break;
 		case 'a':
 			if (o.nactions == 64 || parse_action(&acts[o.nactions], optarg) < 0)
-				usage();
+				usage(2);
 			o.nactions++;
 			break;
-		default: usage();
+		case 'h': usage(0); break;
+		default: usage(2);
 		}
 	}
 	/* actions run in time order */

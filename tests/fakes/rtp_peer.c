@@ -270,7 +270,7 @@ static void build_dtmf(void)
 			keep++;
 	}
 	if (oldn) {
-		ssrc = old[0].h.ssrc;
+		ssrc = keep ? old[keep - 1].h.ssrc : old[0].h.ssrc;
 		seq = keep ? (uint16_t)(old[keep - 1].h.seq + 1) : old[0].h.seq;
 		ts = keep ? old[keep - 1].h.ts + (uint32_t)old[keep - 1].h.len : old[0].h.ts;
 	}

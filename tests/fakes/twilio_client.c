@@ -28,7 +28,7 @@ static struct {
 	FILE **rx;
 } G;
 
-static void usage(void)
+static void usage(int rc)
 {
 	fprintf(stderr,
 		"usage: twilio_client --url ws://127.0.0.1:PORT/media-stream [--streams N] [--stagger-ms N]\n"
@@ -36,7 +36,7 @@ static void usage(void)
 		"  [--bearer STREAM_TOKEN] [--twilio-token TOKEN [--sig-host HOST]]\n"
 		"  [--restaurant-id ID] [--from NUMBER] [--rx-audio FILE] [--events FILE.jsonl]\n"
 		"  [--summary FILE] [--mode normal|badjson|oversize|binary|media-before-start|badb64]\n");
-	exit(2);
+	exit(rc);
 }
 
 static uint8_t *read_file(const char *path, size_t *len)
@@ -140,7 +140,7 @@ static int run_binary(void)
 	static const uint8_t junk[] = { 0xde, 0xad, 0xbe, 0xef, 0, 1, 2, 3 };
 
 	if (!p || sscanf(p + 3, "%63[^:]:%d%511s", host, &port, path) < 2)
-		usage();
+		usage(2);
 	code = twc_raw_frame(host, port, path, G.o.bearer, 2, junk, sizeof(junk), 5000);
 	printf("{\"stream\":0,\"ok\":%s,\"server_closed\":%s,\"close_code\":%d}\n",
 	       code >= 0 ? "true" : "false", code >= 0 ? "true" : "false", code);
@@ -155,7 +155,7 @@ int main(int argc, char **argv)
 		{ "max-ms", 1, 0, 'M' }, { "bearer", 1, 0, 'b' }, { "twilio-token", 1, 0, 'T' },
 		{ "sig-host", 1, 0, 'H' }, { "restaurant-id", 1, 0, 'r' }, { "from", 1, 0, 'f' },
 		{ "rx-audio", 1, 0, 'R' }, { "events", 1, 0, 'e' }, { "summary", 1, 0, 's' },
-		{ "mode", 1, 0, 'm' }, { "stagger-ms", 1, 0, 'S' }, { 0, 0, 0, 0 },
+		{ "mode", 1, 0, 'm' }, { "stagger-ms", 1, 0, 'S' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	uint8_t *audio = NULL;
 	int c, rc;
@@ -179,7 +179,7 @@ int main(int argc, char **argv)
 			double hz = 0;
 			unsigned ms = 0;
 			if (sscanf(optarg, "%lf:%u", &hz, &ms) != 2)
-				usage();
+				usage(2);
 			G.o.audio_len = ms * 8;
 			audio = malloc(G.o.audio_len + 1);
 			for (size_t i = 0; i < G.o.audio_len; i++)
@@ -200,11 +200,12 @@ int main(int argc, char **argv)
 		case 's': G.summary = fopen(optarg, "w"); break;
 		case 'm': G.mode = optarg; break;
 		case 'S': G.stagger_ms = atoi(optarg); break;
-		default: usage();
+		case 'h': usage(0); break;
+		default: usage(2);
 		}
 	}
 	if (!G.o.url || G.streams < 1 || G.streams > 100000)
-		usage();
+		usage(2);
 	if (G.mode && strcmp(G.mode, "normal")) {
 		if (!strcmp(G.mode, "binary"))
 			return run_binary();
@@ -217,7 +218,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(G.mode, "badb64"))
 			G.o.mode = TWC_BAD_B64;
 		else
-			usage();
+			usage(2);
 		G.o.wait_close = true;
 		if (!G.o.max_ms)
 			G.o.max_ms = 5000;

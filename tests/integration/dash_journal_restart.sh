@@ -59,7 +59,8 @@ ORDER='{"customerName":"Paul","items":[{"name":"Regina","quantity":1}]}'
 # ---- (A) down during the call, back while voiceproxy runs ----
 start_dash
 start_rt --at 500:call:create_order:"$ORDER"
-start_vp DASHBOARD_URL="http://127.0.0.1:$DASH_PORT" DASHBOARD_TOOL_TIMEOUT_MS=2000
+start_vp DASHBOARD_URL="http://127.0.0.1:$DASH_PORT" DASHBOARD_TOOL_TIMEOUT_MS=2000 \
+  DEFAULT_INSTRUCTIONS="Default prompt of the test" VOICE=sage
 kill_dash   # /api/ai now gets "connection refused": the call runs on defaults
 twc --tone 300:2000 --duration-ms 2000 --restaurant-id pizza-napoli --from +33600000001 \
   --summary "$T/a.json" >/dev/null || fail "A: twilio_client"
@@ -67,6 +68,12 @@ noted_sid || fail "A: the model was not told the order is noted"
 for _ in $(seq 50); do [ "$(journal)" -ge 2 ] && break; sleep 0.1; done
 [ "$(journal)" -ge 2 ] || fail "A: order + call log not journaled ($(journal) entries)"
 grep -q 'defaults: dashboard unreachable (connection refused)' "$T/vp.log" || fail "A: /api/ai failure not logged"
+python3 - "$T/rec.jsonl" <<'PY' || fail "A: the session did not use the defaults"
+import json, sys
+su = [json.loads(l)["event"] for l in open(sys.argv[1]) if '"session.update"' in l][0]["session"]
+assert su["instructions"].startswith("Default prompt of the test"), su["instructions"]
+assert su["audio"]["output"]["voice"] == "sage", su["audio"]
+PY
 restart_dash
 wait_accepted /api/orders CA 30 || fail "A: the order never arrived"
 wait_accepted /api/calls CA 30 || fail "A: the call log never arrived"

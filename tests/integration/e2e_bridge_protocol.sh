@@ -8,7 +8,7 @@
 # stream at 4.5 s. Asserts:
 #  - no contract violation; events in order: connected, start (customParameters
 #    with --param and from/to), media, dtmf "42", mark echoes;
-#  - "greeted" echoed once its audio played (~1 s), "answered" echoed at the
+#  - "greeted" echoed once its audio played (>= 1 s), "answered" echoed at the
 #    clear (never played), in the order sent;
 #  - the caller's 1 kHz tone arrives at the server, the 1500 Hz tone at the
 #    caller; at most one frame of 700 Hz reaches the caller after the clear;
@@ -66,7 +66,9 @@ if [n for n, _ in echo] != ["greeted", "answered"]: fail(f"mark echoes {echo}")
 sent_at = {e["mark"]["name"]: e["_t"] for e in sent if e.get("event") == "mark"}
 clear_at = next(e["_t"] for e in sent if e.get("event") == "clear")
 g = echo[0][1] - sent_at["greeted"]
-if not 900 <= g <= 1200: fail(f"'greeted' echoed {g:.0f} ms after it was sent (its audio lasts 1000 ms)")
+# never before its 1000 ms have played; late only by the call set-up (playout
+# starts with the call's media, which may lag the stream's start under load)
+if not 980 <= g <= 3000: fail(f"'greeted' echoed {g:.0f} ms after it was sent (its audio lasts 1000 ms)")
 a = echo[1][1] - clear_at
 if not 0 <= a <= 60: fail(f"'answered' echoed {a:.0f} ms after the clear")
 print(f"events: {len(ev)} ({len(media)} media), customParameters {cp}, dtmf {digits}, "

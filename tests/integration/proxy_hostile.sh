@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Hostile stream input: malformed JSON, an oversized frame, a binary frame,
-# media before start, bad base64, and garbage on the port. Each: that
+# media before start, bad base64, garbage on the port, an oversized or
+# never-ending request head, an upgraded stream that never starts. Each: that
 # stream is ended by voiceproxy with a clear log line and counted; a
 # concurrent normal call is unaffected (its audio arrives byte-exact).
 source "$(dirname "$0")/../lib/twc_proxyenv.sh"
@@ -33,6 +34,20 @@ print("idle stream closed after %.1f s" % el)
 sys.exit(0 if data.startswith(b"HTTP/1.1 101") and closing and 9 <= el <= 12 else 1)
 PY
 IDLE=$!
+# a request head that never completes (slowloris) is closed after 5 s
+python3 - "$VP_PORT" > "$T/slow.out" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n"); t0 = time.time(); s.settimeout(15)
+try:
+    d = s.recv(100)
+except ConnectionResetError:
+    d = b""
+el = time.time() - t0
+print("slow head closed after %.1f s" % el)
+sys.exit(0 if d == b"" and 4 <= el <= 8 else 1)
+PY
+SLOW=$!
 # the normal call runs through every attack (it is the fake's connection 2 or 1)
 twc --audio "$T/caller.ulaw" --duration-ms 6000 --summary "$T/normal.json" >/dev/null &
 NORMAL=$!
@@ -58,6 +73,8 @@ assert closed(s), "an oversized head must be closed"
 PY
 wait $NORMAL || fail "the concurrent normal call failed: $(cat "$T/normal.json")"
 wait $IDLE || fail "idle stream: $(cat "$T/idle.out")"
+wait $SLOW || fail "slow head: $(cat "$T/slow.out")"
+grep -q 'request head too slow' "$T/vp.log" || fail "slow head not logged"
 grep -q 'call ended: no_start' "$T/vp.log" || fail "no_start not logged"
 sleep 0.2
 health > "$T/health.json"
@@ -73,6 +90,6 @@ grep -q 'invalid base64\|base64' "$T/vp.log" || fail "no log line for bad base64
 python3 - "$T/health.json" <<'PY' || fail "hostile streams not counted: $(cat "$T/health.json")"
 import json, sys
 h = json.load(open(sys.argv[1])); print(h)
-assert h["bad_streams"] >= 5 and h["dropped_connections"] >= 2 and h["live_calls"] == 0
+assert h["bad_streams"] >= 5 and h["dropped_connections"] >= 3 and h["live_calls"] == 0
 PY
 echo "proxy_hostile: ok"

@@ -16,7 +16,13 @@ w = wave.open(sys.argv[1], "wb"); w.setnchannels(1); w.setsampwidth(2); w.setfra
 w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 8000))) for i in range(8000 * 6)))
 w.close()' "$T/tone440.wav"
 mkdir -p "$T/bs" "$T/dump"
-BP=$(free_port)
+# baresip also binds TCP on BP and TLS on BP+1: both must be free.
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	BP=$(free_port)
+	python3 -c 'import socket,sys
+for t in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+    s = socket.socket(socket.AF_INET, t); s.bind(("127.0.0.1", int(sys.argv[1]) + 1)); s.close()' "$BP" 2>/dev/null && break
+done
 rtp=$(rtp_range 100)
 cat >"$T/bs/config" <<CFG
 poll_method		epoll

@@ -30,6 +30,7 @@ bad SIP_PASSWORD --sip-username u --sip-domain d
 bad SIP_DOMAIN --sip-username u --sip-password p
 bad ALLOWED_SOURCES --allowed-sources 10.0.0.0/33 --sip-port "$(free_port)"
 bad PARAMS --param novalue
+bad 'at most 21' $(for i in $(seq 1 22); do printf -- '--param k%d=v ' "$i"; done)
 bad no-such-flag --no-such-flag
 
 # Precedence: .env < environment < flags, checked on what the bridge logs.

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Behind NAT: with PUBLIC_IP set, the bridge still listens on BIND_ADDR but
 # writes PUBLIC_IP in its Contact and in the SDP (o= and c=) of its answer.
-# Also: an INVITE with a malformed SDP body gets 488 and a log line, and a
-# burst of garbage datagrams to the SIP port neither crashes nor stalls it.
+# Also: a call over TCP; a SIP-I INVITE whose SDP sits in a multipart/mixed body (with ISUP)
+# is answered; an INVITE with a malformed SDP body gets 488 and a log line;
+# a burst of garbage datagrams to the SIP port neither crashes nor stalls it.
 . "$(dirname "$0")/../sipp/lib.sh"
 need sipp
 start_stream_server
@@ -13,6 +14,11 @@ awk '/^SIP\/2.0 200 OK/{p=1} p' "$T/call.msg" >"$T/200.txt"
 grep -q "^Contact: <sip:203.0.113.77:$SIP_PORT" "$T/200.txt" || fail "Contact lacks PUBLIC_IP: $(grep -m1 '^Contact' "$T/200.txt")"
 grep -q '^c=IN IP4 203.0.113.77' "$T/200.txt" || fail "SDP c= lacks PUBLIC_IP"
 grep -q '^o=voixia [0-9]* [0-9]* IN IP4 203.0.113.77' "$T/200.txt" || fail "SDP o= lacks PUBLIC_IP"
+
+# SIP over TCP (trunks and some gateways use it): a whole call.
+sipp_run tcp uac_pcmu_hold3s.xml -t t1 || fail "call over TCP failed: $(tail -n 5 "$T/tcp.out")"
+grep -q '^SIP/2.0 200 OK' "$T/tcp.msg" || fail "no 200 over TCP"
+sipp_run mp uac_multipart.xml || fail "multipart INVITE not answered: $(tail -n 5 "$T/mp.out")"
 
 # Hostile input: garbage datagrams, then a malformed SDP offer.
 python3 - "$SIP_PORT" <<'PY'

@@ -15,7 +15,7 @@ Debian's python3, stdlib only. G.711 µ-law at 8 kHz, 20 ms frames (160 bytes).
                                       found, '?' other sound (debugging)
   e2e_audio.py bargein REC PAYLOADS CLEAR_LOG HZ
                                       Mode B barge-in: REC is rtp_peer's
-                                      --record (t_ns monotonic), PAYLOADS its
+                                      --record (t_ns: CLOCK_REALTIME), PAYLOADS its
                                       --record-payload, CLEAR_LOG the
                                       sipbridge log line of the clear (wall
                                       clock, ms). Asserts HZ was heard right
@@ -23,6 +23,11 @@ Debian's python3, stdlib only. G.711 µ-law at 8 kHz, 20 ms frames (160 bytes).
                                       of it (or anything loud) after it.
   e2e_audio.py duration FILE          seconds of µ-law in FILE
   e2e_audio.py loud FILE              ms of sound (not silence) in FILE
+  e2e_audio.py twplay RX EVENTS OUT   rebuild what a Twilio-side client
+                                      (twilio_client --rx-audio RX --events
+                                      EVENTS) played, on the stream's clock:
+                                      each chunk queued when its mark arrived,
+                                      played at 8000 bytes/s, dropped by clear
 """
 import math
 import struct
@@ -180,7 +185,8 @@ def log_time(line):
 
 
 def cmd_bargein(rec, payloads, clear_line, hz):
-    # monotonic -> wall clock, measured now (same machine, no step in between)
+    # rtp_peer's t_ns is CLOCK_REALTIME (kernel receive time); older builds
+    # wrote CLOCK_MONOTONIC: then convert, measured now (same machine)
     off = time.time() - time.clock_gettime(time.CLOCK_MONOTONIC)
     tc = log_time(clear_line)
     pl = open(payloads, 'rb').read()
@@ -188,7 +194,9 @@ def cmd_bargein(rec, payloads, clear_line, hz):
     pos = 0
     for ln in open(rec):
         f = ln.split()
-        t = int(f[0]) / 1e9 + off
+        t = int(f[0]) / 1e9
+        if abs(t - tc) > 86400:
+            t += off
         n = int(f[5])
         pkts.append((t, pl[pos:pos + n]))
         pos += n
@@ -240,6 +248,50 @@ def cmd_loud(path):
     return 0
 
 
+def cmd_twplay(rx_path, ev_path, out):
+    import json
+    rx = open(rx_path, 'rb').read()
+    evs = [json.loads(l) for l in open(ev_path) if l.strip()]
+    end_ms = max([e.get('t', 0) for e in evs] + [0])
+    track = bytearray(b'\xff' * (end_ms * 8 + 8))
+    cursor = 0.0          # ms: when the queued audio ends
+    queue = []            # [(start_ms, bytes)] not yet fully played
+    prev = 0
+
+    def flush(upto):
+        nonlocal queue
+        keep = []
+        for start, chunk in queue:
+            n = len(chunk)
+            played = int(max(0.0, min(n, (upto - start) * 8)))
+            pos = int(start * 8)
+            track[pos:pos + played] = chunk[:played]
+            if played < n:
+                keep.append((start, chunk))
+        queue = keep
+
+    for e in evs:
+        t = e.get('t', 0)
+        if e.get('dir') == 'rx' and e.get('event') == 'mark' and 'rx' in e:
+            chunk = rx[prev:e['rx']]
+            prev = e['rx']
+            start = max(float(t), cursor)
+            queue.append((start, chunk))
+            cursor = start + len(chunk) / 8.0
+        elif e.get('dir') == 'rx' and e.get('event') == 'clear':
+            flush(t)
+            for start, chunk in queue:  # dropped: only what played by t stays
+                played = int(max(0.0, (t - start) * 8))
+                pos = int(start * 8)
+                track[pos:pos + played] = chunk[:played]
+            queue = []
+            cursor = float(t)
+    flush(end_ms + 10 ** 7)
+    with open(out, 'wb') as f:
+        f.write(bytes(track[:end_ms * 8]))
+    return 0
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__)
@@ -255,6 +307,8 @@ def main(argv):
         return cmd_profile(a[0], a[1:])
     if cmd == 'bargein':
         return cmd_bargein(a[0], a[1], a[2], a[3])
+    if cmd == 'twplay':
+        return cmd_twplay(a[0], a[1], a[2])
     if cmd == 'loud':
         return cmd_loud(a[0])
     if cmd == 'duration':

@@ -50,14 +50,20 @@ e2e_skip() { echo "$*" >&2; exit 77; }
 e2e_need() { command -v "$1" >/dev/null 2>&1 || e2e_skip "skipped: $1 not installed"; }
 e2e_need_bin() { [ -x "$BUILD/$1" ] || e2e_skip "skipped: $BUILD/$1 not built"; }
 
+# The products run with an empty environment (plus PATH and the sanitizer
+# options) and an empty .env: the user's OPENAI_API_KEY, SIP credentials,
+# tokens or ./.env never reach a test or the demo.
+E2E_CLEAN_ENV=(env -i "PATH=$PATH" "HOME=$T" "ENV_FILE=$T/empty.env" "ASAN_OPTIONS=${ASAN_OPTIONS:-}"
+	"LSAN_OPTIONS=${LSAN_OPTIONS:-}" "UBSAN_OPTIONS=${UBSAN_OPTIONS:-}")
+
 # e2e_spawn NAME CMD... : runs CMD in its own process group (setsid), stdout
-# in $T/NAME.out, stderr in $T/NAME.log; sets E2E_PID (= its pgid).
+# in $T/NAME.out, stderr in $T/NAME.log; sets E2E_PID (= its pgid). The
+# e2e_start_* helpers also set PID_dash, PID_rt, PID_vp, PID_sb.
 e2e_spawn() {
 	local name=$1; shift
 	setsid "$@" >"$T/$name.out" 2>"$T/$name.log" </dev/null &
 	E2E_PID=$!
 	E2E_PGIDS+=("$E2E_PID")
-	eval "PID_${name//[^A-Za-z0-9_]/_}=$E2E_PID"
 }
 
 # e2e_stop PID [SIGNAL] [SECONDS]: signal one process group, wait for it
@@ -112,6 +118,7 @@ e2e_rtp_range() {
 e2e_start_dashboard() {
 	e2e_spawn dash "$BUILD/tests/fakes/fake_dashboard" --bind 127.0.0.1 --log "$T/dash.jsonl" \
 		--port-file "$T/dash.port" "$@"
+	PID_dash=$E2E_PID
 	e2e_wait_for "$T/dash.port" '^[0-9]+' 10 || e2e_fail "fake_dashboard did not start"
 	DASH_PORT=$(head -n1 "$T/dash.port" | tr -dc 0-9)
 }
@@ -121,6 +128,7 @@ e2e_start_dashboard() {
 e2e_start_realtime() {
 	e2e_spawn rt "$BUILD/tests/fakes/fake_realtime" --addr 127.0.0.1 --port-file "$T/rt.port" \
 		--record "$T/rt.jsonl" --audio-out "$T/rt_audio" --summary "$T/rt.summary" "$@"
+	PID_rt=$E2E_PID
 	e2e_wait_for "$T/rt.port" '^[0-9]+' 10 || e2e_fail "fake_realtime did not start"
 	RT_PORT=$(head -n1 "$T/rt.port" | tr -dc 0-9)
 }
@@ -128,12 +136,11 @@ e2e_start_realtime() {
 # e2e_start_proxy [args...] -> VP_PORT (needs DASH_PORT, RT_PORT); log $T/vp.log
 e2e_start_proxy() {
 	mkdir -p "$T/spool"
-	e2e_spawn vp env -u OPENAI_API_KEY -u TWILIO_AUTH_TOKEN -u STREAM_TOKEN ENV_FILE="$T/empty.env" \
-		"$BUILD/voiceproxy" --port 0 --bind-addr 127.0.0.1 \
+	e2e_spawn vp "${E2E_CLEAN_ENV[@]}" "$BUILD/voiceproxy" --port 0 --bind-addr 127.0.0.1 \
 		--openai-realtime-url "ws://127.0.0.1:$RT_PORT/v1/realtime?model=gpt-realtime" \
 		--dashboard-url "http://127.0.0.1:$DASH_PORT" --spool-dir "$T/spool" \
 		--restaurant-id pizza-napoli --log-level debug "$@"
-	PID_VP=$E2E_PID
+	PID_vp=$E2E_PID
 	e2e_wait_for "$T/vp.log" 'listening on [0-9.]+:[0-9]+' 15 || e2e_fail "voiceproxy did not start"
 	VP_PORT=$(grep -oE 'listening on [0-9.]+:[0-9]+' "$T/vp.log" | head -n1 | sed 's/.*://')
 }
@@ -144,13 +151,13 @@ e2e_start_bridge() {
 	for try in 1 2 3 4 5; do
 		SIP_PORT=$(e2e_free_port)
 		: >"$T/sb.log"
-		e2e_spawn sb env ENV_FILE="$T/empty.env" "$BUILD/sipbridge" --bind 127.0.0.1 --sip-port "$SIP_PORT" \
+		e2e_spawn sb "${E2E_CLEAN_ENV[@]}" "$BUILD/sipbridge" --bind 127.0.0.1 --sip-port "$SIP_PORT" \
 			--rtp-ports "$(e2e_rtp_range)" --ws-url "$ws" --log-level debug "$@"
-		PID_SB=$E2E_PID
+		PID_sb=$E2E_PID
 		if e2e_wait_for "$T/sb.log" 'sipbridge ready|cannot|exiting' 20 && grep -q 'sipbridge ready' "$T/sb.log"; then
 			return 0
 		fi
-		e2e_stop "$PID_SB" KILL 2
+		e2e_stop "$PID_sb" KILL 2
 	done
 	e2e_fail "sipbridge did not start"
 }
@@ -233,7 +240,8 @@ PY
 }
 
 # e2e_check_model: the fake Realtime server saw no contract violation, one
-# truncate at most what was generated, sent within 40 ms of speech_started.
+# truncate at most what was generated, sent within 150 ms of speech_started
+# (a few ms when idle; the bound leaves room for loaded sanitizer runs).
 # Prints the truncate's audio_end_ms as TRUNC_MS=N.
 e2e_check_model() {
 	python3 - "$T/rt.summary" "$T/rt.jsonl" "$E2E_SPEECH_AT" <<'PY'
@@ -250,7 +258,7 @@ if not 0 < tr[0]["audio_end_ms"] <= tr[0]["sent_ms"]: fail(f"truncate {tr[0]}")
 upd = next(e["t"] for e in evs if e.get("event", {}).get("type") == "session.update")
 trunc = next(e["t"] for e in evs if e.get("event", {}).get("type") == "conversation.item.truncate")
 lat = trunc - (upd + int(sys.argv[3]))
-if lat > 40: fail(f"truncate {lat} ms after speech_started")
+if lat > 150: fail(f"truncate {lat} ms after speech_started")
 print(f"model: no violation, {summ['appends']} appends, truncate at {tr[0]['audio_end_ms']} ms of {tr[0]['sent_ms']} ms "
       f"generated, {lat} ms after speech_started")
 print(f"TRUNC_MS={tr[0]['audio_end_ms']}")

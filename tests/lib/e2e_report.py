@@ -11,11 +11,17 @@ summary). Every source is optional: what is missing is said, not guessed.
 Prints a timeline (SIP, RTP, stream, model, dashboard events, times from the
 INVITE), the transcript, the order the dashboard received, the call log.
 Exit 0 when an order and a call log reached the dashboard, else 1."""
+import base64
 import json
+import math
 import os
 import re
 import sys
 from datetime import datetime, timezone
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_audio import DEC, FRAME, QUIET_RMS  # noqa: E402
 
 STAMP = re.compile(r'^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z (\w+)\s+(\S+) \[([^\]]*)\] (.*)$')
 
@@ -135,6 +141,108 @@ def model_events(d, anchor):
     return out
 
 
+def loud(frame):
+    if len(frame) < FRAME:
+        return False
+    return math.sqrt(sum(DEC[b] * DEC[b] for b in frame) / len(frame)) >= QUIET_RMS
+
+
+def segments(frames, gap=0.5):
+    """[(t, bytes)] 20 ms frames -> [(start, end)] of sound, pauses < gap merged."""
+    out = []
+    for t, fr in frames:
+        if not loud(fr):
+            continue
+        if out and t - out[-1][1] <= gap:
+            out[-1][1] = t + 0.02
+        else:
+            out.append([t, t + 0.02])
+    return out
+
+
+def twilio_events(d, anchor):
+    """Mode A: the webhook fetch (webhook.txt: time, then the TwiML) and the
+    Twilio side's events (twilio_client --events; t = ms since its stream
+    began, anchored on voiceproxy's 'stream accepted' line)."""
+    out = []
+    wh = read(os.path.join(d, 'webhook.txt'))
+    if wh:
+        lines = wh.splitlines()
+        m = re.search(r'<Stream url="([^"]*)"', wh)
+        params = re.findall(r'<Parameter name="([^"]*)" value="([^"]*)"', wh)
+        what = f'Stream url={m.group(1)}' if m else 'no <Stream> in the answer'
+        if params:
+            what += ' with ' + ', '.join(f'{k}={v}' for k, v in params)
+        out.append((ts(lines[0]), 'TWILIO', f'POST /incoming-call -> TwiML <Connect><{what}>'))
+    txt = read(os.path.join(d, 'tw.jsonl'))
+    if txt and anchor is not None:
+        echoed = 0
+        for ln in txt.splitlines():
+            try:
+                e = json.loads(ln)
+            except ValueError:
+                continue
+            t = anchor + e.get('t', 0) / 1000.0
+            if e.get('event') == 'mark' and e.get('dir') == 'tx':
+                echoed += 1
+            elif e.get('event') == 'clear':
+                out.append((t, 'TWILIO', f'clear received (barge-in) after {e.get("played")} bytes played'))
+            elif e.get('event') == 'close':
+                out.append((t, 'TWILIO', f'stream closed by voiceproxy (code {e.get("code")}); '
+                            f'{echoed} marks echoed as their audio played'))
+    return out
+
+
+def audio_events(d, anchor):
+    out = []
+    # Mode A: the Twilio side's played track, on its stream clock
+    try:
+        with open(os.path.join(d, 'agent.ulaw'), 'rb') as f:
+            played = f.read()
+    except OSError:
+        played = None
+    if played is not None and os.path.exists(os.path.join(d, 'tw.jsonl')) and anchor is not None:
+        frames = [(anchor + i / 8000.0, played[i:i + FRAME]) for i in range(0, len(played), FRAME)]
+        for a, b in segments(frames):
+            out.append((a, 'TWILIO', f'the caller hears the agent ({b - a:.1f} s of audio)'))
+    # what the caller heard: rtp_peer's record (kernel receive time, CLOCK_REALTIME)
+    rec = read(os.path.join(d, 'caller.rec'))
+    try:
+        with open(os.path.join(d, 'caller.rx.ulaw'), 'rb') as f:
+            pl = f.read()
+    except OSError:
+        pl = None
+    if rec and pl is not None:
+        frames, pos = [], 0
+        for ln in rec.splitlines():
+            f = ln.split()
+            if len(f) < 6:
+                continue
+            n = int(f[5])
+            frames.append((int(f[0]) / 1e9, pl[pos:pos + n]))
+            pos += n
+        for a, b in segments(frames):
+            out.append((a, 'RTP', f'the caller hears the agent ({b - a:.1f} s of audio)'))
+    # what the model heard: the appends' audio, at the fake's receive time
+    txt = read(os.path.join(d, 'rt.jsonl'))
+    if txt and anchor is not None:
+        frames = []
+        for ln in txt.splitlines():
+            if '"input_audio_buffer.append"' not in ln:
+                continue
+            try:
+                j = json.loads(ln)
+                au = base64.b64decode(j['event']['audio'])
+            except (ValueError, KeyError):
+                continue
+            t = anchor + j.get('t', 0) / 1000.0
+            for k in range(0, len(au), FRAME):
+                frames.append((t + k / 8000.0, au[k:k + FRAME]))
+        for a, b in segments(frames):
+            out.append((a, 'MODEL', f'caller speech reaches the model ({b - a:.1f} s of audio)'))
+    return out
+
+
 def dash_requests(d):
     txt = read(os.path.join(d, 'dash.jsonl'))
     reqs = []
@@ -165,6 +273,9 @@ def main(argv):
             anchor = t - (int(m.group(1)) / 1000.0 if m else 0)
             break
     ev += model_events(d, anchor)
+    accepted = next((t for t, _s, msg in vp if msg.startswith('stream accepted')), None)
+    ev += twilio_events(d, accepted)
+    ev += audio_events(d, anchor)
     reqs = dash_requests(d)
     for r in reqs:
         what = f'{r.get("method")} {r.get("path")} -> {r.get("status")}'
@@ -177,8 +288,9 @@ def main(argv):
         return 1
     t0 = ev[0][0]
 
-    print('Timeline (seconds from the INVITE; SIP from SIPp, BRIDGE/PROXY from the logs,')
-    print('MODEL from what the fake Realtime server received, DASH from the fake dashboard)')
+    print('Timeline (seconds from the first event; SIP: SIPp\'s trace; BRIDGE, PROXY: the logs;')
+    print('MODEL: what the fake Realtime server received; RTP: what the caller received;')
+    print('TWILIO: the Twilio side (Mode A); DASH: what the fake dashboard received)')
     for t, src, text in ev:
         print(f'  {t - t0:7.3f}  {src:<6} {text}')
 

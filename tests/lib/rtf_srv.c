@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,61 +10,16 @@
 #include <jansson.h>
 
 #include "b64.h"
-#include "g711.h"
 #include "jsonw.h"
-#include "rtf_check.h"
+#include "rtf_int.h"
 
-typedef struct resp {
-	struct resp *next;
-	uint8_t *audio;
-	size_t len;
-	char transcript[160];
-	char fn[64];
-	char *fn_args;
-} resp;
-
-typedef struct conn {
-	struct rtf *srv;
-	struct conn *prev, *next;
-	ws_conn *ws;
-	int no;
-	rtfc chk;
-	FILE *audio_out;
-	uint64_t t_accept, t_update, last_delta;
-	bool created_sent, updated, greeted, awaiting_tool, timer_closed, ws_gone;
-	size_t next_action;
-	uv_timer_t timer;
-	resp *q, *cur;
-	size_t off;
-	bool cur_started;
-	char resp_id[32], item_id[32];
-	unsigned nresp, nitem, ncall;
-	int vad_speech, vad_run, vad_quiet;
-	unsigned turns;
-	char *buf;
-	size_t bufcap;
-} conn;
-
-struct rtf {
-	uv_loop_t *loop;
-	ws_ctx *ctx;
-	rtf_opts o;
-	conn *conns;
-	int nconn;
-	unsigned violations, events, appends, fc_outputs, responses, session_updates, closes_by_client;
-	uint64_t audio_bytes, evid;
-	json_t *truncates;
-};
-
-static void conn_send(conn *c, const char *s, size_t n)
+void rtf_conn_send(conn *c, const char *s, size_t n)
 {
 	if (c->ws && !c->ws_gone)
 		ws_send_text(c->ws, s, n);
 }
 
-/* printf-style server event with a fresh event_id spliced in after '{' */
-static void sendf(conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sendf(conn *c, const char *fmt, ...)
+void rtf_sendf(conn *c, const char *fmt, ...)
 {
 	char tmp[4096];
 	va_list ap;
@@ -79,52 +33,17 @@ static void sendf(conn *c, const char *fmt, ...)
 	m = snprintf(c->buf, c->bufcap, "{\"event_id\":\"evt_%llu\",%s", (unsigned long long)++c->srv->evid,
 		     tmp + 1);
 	if (m > 0 && (size_t)m < c->bufcap)
-		conn_send(c, c->buf, (size_t)m);
+		rtf_conn_send(c, c->buf, (size_t)m);
 }
 
-static void esc(char *dst, size_t cap, const char *s)
+void rtf_esc(char *dst, size_t cap, const char *s)
 {
 	size_t pos = 0;
 	if (jw_str(dst, cap, &pos, s ? s : "") < 0)
 		snprintf(dst, cap, "\"\"");
 }
 
-static uint8_t *tone(const char *spec, size_t *len)
-{
-	double hz = 440;
-	unsigned ms = 1000;
-	uint8_t *a;
-
-	sscanf(spec, "%lf:%u", &hz, &ms);
-	*len = (size_t)ms * 8;
-	a = malloc(*len + 1);
-	for (size_t i = 0; a && i < *len; i++)
-		a[i] = g711_ulaw_encode((int16_t)(6000 * sin(2 * M_PI * hz * (double)i / 8000.0)));
-	return a;
-}
-
-static uint8_t *load(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *b;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	b = malloc(n > 0 ? (size_t)n : 1);
-	if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-		free(b);
-		b = NULL;
-	}
-	fclose(f);
-	*len = n > 0 ? (size_t)n : 0;
-	return b;
-}
-
-static void queue(conn *c, uint8_t *audio, size_t len, const char *transcript, const char *fn,
+void rtf_queue(conn *c, uint8_t *audio, size_t len, const char *transcript, const char *fn,
 		  const char *args)
 {
 	resp *r = calloc(1, sizeof(*r)), **pp;
@@ -145,7 +64,7 @@ static void queue(conn *c, uint8_t *audio, size_t len, const char *transcript, c
 	*pp = r;
 }
 
-static void resp_free(resp *r)
+void rtf_resp_free(resp *r)
 {
 	if (!r)
 		return;
@@ -154,13 +73,13 @@ static void resp_free(resp *r)
 	free(r);
 }
 
-static void response_done(conn *c, const char *status, const char *reason)
+void rtf_response_done(conn *c, const char *status, const char *reason)
 {
 	char details[128] = "";
 	if (reason)
 		snprintf(details, sizeof(details), ",\"status_details\":{\"type\":\"%s\",\"reason\":\"%s\"}",
 			 status, reason);
-	sendf(c,
+	rtf_sendf(c,
 	      "{\"type\":\"response.done\",\"response\":{\"object\":\"realtime.response\",\"id\":\"%s\","
 	      "\"status\":\"%s\"%s,\"output\":[],\"usage\":{\"total_tokens\":150,\"input_tokens\":100,"
 	      "\"output_tokens\":50,\"input_token_details\":{\"audio_tokens\":80,\"text_tokens\":20},"
@@ -169,9 +88,10 @@ static void response_done(conn *c, const char *status, const char *reason)
 	c->srv->responses++;
 }
 
+
 /* Advance the current response: created, audio deltas at the pace, then
  * the audio/transcript/function-call tail and response.done. */
-static void pump(conn *c, uint64_t now)
+void rtf_pump(conn *c, uint64_t now)
 {
 	rtf *s = c->srv;
 	unsigned chunk = s->o.chunk ? s->o.chunk : 1600, pace = s->o.pace_ms ? s->o.pace_ms : 100;
@@ -188,7 +108,7 @@ static void pump(conn *c, uint64_t now)
 		c->cur_started = true;
 		snprintf(c->resp_id, sizeof(c->resp_id), "resp_%d_%u", c->no, ++c->nresp);
 		snprintf(c->item_id, sizeof(c->item_id), "item_%d_%u", c->no, ++c->nitem);
-		sendf(c, "{\"type\":\"response.created\",\"response\":{\"object\":\"realtime.response\","
+		rtf_sendf(c, "{\"type\":\"response.created\",\"response\":{\"object\":\"realtime.response\","
 			 "\"id\":\"%s\",\"status\":\"in_progress\",\"output\":[]}}", c->resp_id);
 		c->last_delta = 0;
 	}
@@ -205,7 +125,7 @@ static void pump(conn *c, uint64_t now)
 			return;
 		pos += b64_encode(c->buf + pos, c->cur->audio + c->off, k);
 		jw_raw(c->buf, c->bufcap, &pos, "\"}");
-		conn_send(c, c->buf, pos);
+		rtf_conn_send(c, c->buf, pos);
 		rtfc_audio_sent(&c->chk, c->item_id, k);
 		c->off += k;
 		c->last_delta = now ? now : 1;
@@ -213,103 +133,26 @@ static void pump(conn *c, uint64_t now)
 	}
 	if (c->cur->len) {
 		char tr[400];
-		esc(tr, sizeof(tr), c->cur->transcript[0] ? c->cur->transcript : "(agent audio)");
-		sendf(c, "{\"type\":\"response.output_audio.done\",\"response_id\":\"%s\",\"item_id\":\"%s\","
+		rtf_esc(tr, sizeof(tr), c->cur->transcript[0] ? c->cur->transcript : "(agent audio)");
+		rtf_sendf(c, "{\"type\":\"response.output_audio.done\",\"response_id\":\"%s\",\"item_id\":\"%s\","
 			 "\"output_index\":0,\"content_index\":0}", c->resp_id, c->item_id);
-		sendf(c, "{\"type\":\"response.output_audio_transcript.done\",\"response_id\":\"%s\","
+		rtf_sendf(c, "{\"type\":\"response.output_audio_transcript.done\",\"response_id\":\"%s\","
 			 "\"item_id\":\"%s\",\"output_index\":0,\"content_index\":0,\"transcript\":%s}",
 		      c->resp_id, c->item_id, tr);
 	}
 	if (c->cur->fn[0]) {
 		char call_id[32], args[2048], name[160];
 		snprintf(call_id, sizeof(call_id), "call_%d_%u", c->no, ++c->ncall);
-		esc(args, sizeof(args), c->cur->fn_args);
-		esc(name, sizeof(name), c->cur->fn);
+		rtf_esc(args, sizeof(args), c->cur->fn_args);
+		rtf_esc(name, sizeof(name), c->cur->fn);
 		rtfc_call_issued(&c->chk, call_id);
-		sendf(c, "{\"type\":\"response.function_call_arguments.done\",\"response_id\":\"%s\","
+		rtf_sendf(c, "{\"type\":\"response.function_call_arguments.done\",\"response_id\":\"%s\","
 			 "\"item_id\":\"fc_%s\",\"output_index\":1,\"call_id\":\"%s\",\"name\":%s,\"arguments\":%s}",
 		      c->resp_id, call_id, call_id, name, args);
 	}
-	response_done(c, "completed", NULL);
-	resp_free(c->cur);
+	rtf_response_done(c, "completed", NULL);
+	rtf_resp_free(c->cur);
 	c->cur = NULL;
-}
-
-static void speech_started(conn *c, uint64_t now)
-{
-	char item[32];
-	snprintf(item, sizeof(item), "item_in_%d_%u", c->no, ++c->nitem);
-	sendf(c, "{\"type\":\"input_audio_buffer.speech_started\",\"audio_start_ms\":%llu,\"item_id\":\"%s\"}",
-	      (unsigned long long)(now - c->t_accept), item);
-	if (c->cur && c->cur_started) { /* server VAD interrupts the response */
-		response_done(c, "cancelled", "turn_detected");
-		resp_free(c->cur);
-		c->cur = NULL;
-	}
-}
-
-static void speech_stopped(conn *c, uint64_t now, const char *transcript)
-{
-	char item[32], tr[600];
-	snprintf(item, sizeof(item), "item_in_%d_%u", c->no, c->nitem);
-	sendf(c, "{\"type\":\"input_audio_buffer.speech_stopped\",\"audio_end_ms\":%llu,\"item_id\":\"%s\"}",
-	      (unsigned long long)(now - c->t_accept), item);
-	if (transcript) {
-		esc(tr, sizeof(tr), transcript);
-		sendf(c, "{\"type\":\"conversation.item.input_audio_transcription.completed\",\"item_id\":\"%s\","
-			 "\"content_index\":0,\"transcript\":%s,\"usage\":{\"type\":\"duration\",\"seconds\":1}}",
-		      item, tr);
-	}
-}
-
-static void run_action(conn *c, const rtf_action *a, uint64_t now)
-{
-	const char *arg = a->arg ? a->arg : "";
-	size_t len = 0;
-	uint8_t *au;
-	char name[64];
-
-	switch (a->kind) {
-	case RTF_SAY:
-		au = load(arg, &len);
-		if (!au)
-			fprintf(stderr, "fake_realtime: cannot read %s\n", arg);
-		else
-			queue(c, au, len, "scripted answer", NULL, NULL);
-		break;
-	case RTF_TONE:
-		au = tone(arg, &len);
-		queue(c, au, len, "scripted tone", NULL, NULL); /* len set by tone() above */
-		break;
-	case RTF_SPEECH_STARTED:
-		speech_started(c, now);
-		break;
-	case RTF_SPEECH_STOPPED:
-		speech_stopped(c, now, NULL);
-		break;
-	case RTF_TRANSCRIPT:
-		speech_stopped(c, now, arg);
-		break;
-	case RTF_CALL: {
-		const char *colon = strchr(arg, ':');
-		snprintf(name, sizeof(name), "%.*s", colon ? (int)(colon - arg) : (int)strlen(arg), arg);
-		queue(c, NULL, 0, NULL, name, colon ? colon + 1 : "{}");
-		break;
-	}
-	case RTF_ERROR: {
-		const char *colon = strchr(arg, ':');
-		char type[64], msg[300];
-		snprintf(type, sizeof(type), "%.*s", colon ? (int)(colon - arg) : (int)strlen(arg), arg);
-		esc(msg, sizeof(msg), colon ? colon + 1 : "scripted error");
-		sendf(c, "{\"type\":\"error\",\"error\":{\"type\":\"%s\",\"code\":\"%s\",\"message\":%s,"
-			 "\"param\":null,\"event_id\":null}}", type, type, msg);
-		break;
-	}
-	case RTF_CLOSE:
-		if (c->ws && !c->ws_gone)
-			ws_close(c->ws, *arg ? atoi(arg) : 1011, "scripted close");
-		break;
-	}
 }
 
 static void on_tick(uv_timer_t *t)
@@ -322,7 +165,7 @@ static void on_tick(uv_timer_t *t)
 		return;
 	if (!c->created_sent && now - c->t_accept >= s->o.slow_start_ms) {
 		c->created_sent = true;
-		sendf(c, "{\"type\":\"session.created\",\"session\":{\"type\":\"realtime\",\"object\":\"realtime.session\","
+		rtf_sendf(c, "{\"type\":\"session.created\",\"session\":{\"type\":\"realtime\",\"object\":\"realtime.session\","
 			 "\"id\":\"sess_%d\",\"model\":\"gpt-realtime\",\"output_modalities\":[\"audio\"],"
 			 "\"instructions\":\"\",\"tools\":[],\"audio\":{\"input\":{\"format\":{\"type\":\"audio/pcm\",\"rate\":24000},"
 			 "\"turn_detection\":{\"type\":\"server_vad\"}},\"output\":{\"format\":{\"type\":\"audio/pcm\",\"rate\":24000},"
@@ -331,49 +174,8 @@ static void on_tick(uv_timer_t *t)
 	if (!c->updated || !c->created_sent)
 		return; /* a slow start holds the script too */
 	while (c->next_action < s->o.nactions && s->o.actions[c->next_action].at_ms <= now - c->t_update)
-		run_action(c, &s->o.actions[c->next_action++], now);
-	pump(c, now);
-}
-
-/* Restaurant mode: energy VAD over the caller's audio, 20 ms blocks. */
-static void vad(conn *c, const uint8_t *a, size_t n, uint64_t now)
-{
-	for (size_t off = 0; off + 160 <= n; off += 160) {
-		long sum = 0;
-		for (size_t i = 0; i < 160; i++)
-			sum += labs((long)g711_ulaw_decode(a[off + i]));
-		bool loud = sum / 160 > 800;
-		if (!c->vad_speech) {
-			c->vad_run = loud ? c->vad_run + 1 : 0;
-			if (c->vad_run >= 5) {
-				c->vad_speech = 1;
-				c->vad_quiet = 0;
-				speech_started(c, now);
-			}
-		} else {
-			c->vad_quiet = loud ? 0 : c->vad_quiet + 1;
-			if (c->vad_quiet >= 30) {
-				size_t len;
-				c->vad_speech = 0;
-				c->vad_run = 0;
-				c->turns++;
-				if (c->turns == 1) {
-					uint8_t *au = tone("660:1200", &len); /* sets len first */
-					speech_stopped(c, now, "I'd like a margherita pizza to take away, please.");
-					queue(c, au, len,
-					      "One margherita to take away, I'm placing your order.", "create_order",
-					      "{\"items\":[{\"name\":\"Margherita\",\"quantity\":1}],"
-					      "\"type\":\"pickup\",\"customerName\":\"Demo Caller\"}");
-					c->awaiting_tool = true;
-				} else {
-					uint8_t *au = tone("520:1000", &len);
-					speech_stopped(c, now, "That's all, thank you.");
-					queue(c, au, len, "Thank you for your order, goodbye!",
-					      "end_call", "{}");
-				}
-			}
-		}
-	}
+		rtf_run_action(c, &s->o.actions[c->next_action++], now);
+	rtf_pump(c, now);
 }
 
 static void on_client_event(conn *c, const char *data, size_t len)
@@ -410,7 +212,7 @@ static void on_client_event(conn *c, const char *data, size_t len)
 			c->updated = true;
 			c->t_update = now;
 		}
-		sendf(c, "{\"type\":\"session.updated\",\"session\":{\"type\":\"realtime\",\"object\":\"realtime.session\","
+		rtf_sendf(c, "{\"type\":\"session.updated\",\"session\":{\"type\":\"realtime\",\"object\":\"realtime.session\","
 			 "\"id\":\"sess_%d\",\"model\":\"gpt-realtime\",\"audio\":{\"input\":{\"format\":{\"type\":\"audio/pcmu\"},"
 			 "\"turn_detection\":{\"type\":\"server_vad\"}},\"output\":{\"format\":{\"type\":\"audio/pcmu\"},"
 			 "\"voice\":\"alloy\"}}}}", c->no);
@@ -431,24 +233,24 @@ static void on_client_event(conn *c, const char *data, size_t len)
 				       "\"response_id\":\"resp_echo_%d\",\"item_id\":\"%s\",\"output_index\":0,"
 				       "\"content_index\":0,\"delta\":\"%.*s\"}",
 				       (unsigned long long)++s->evid, c->no, item, (int)info.audio_len, info.audio);
-				conn_send(c, c->buf, pos);
+				rtf_conn_send(c, c->buf, pos);
 				rtfc_audio_sent(&c->chk, item, (uint64_t)n);
 			}
 			if (s->o.restaurant)
-				vad(c, audio, (size_t)n, now);
+				rtf_vad(c, audio, (size_t)n, now);
 		}
 	} else if (!strcmp(info.type, "response.create")) {
 		size_t l = 0;
 		if (!c->greeted && (s->o.greet || s->o.greet_tone || s->o.restaurant)) {
-			uint8_t *g = s->o.greet ? load(s->o.greet, &l) : tone(s->o.greet_tone ? s->o.greet_tone : "440:1500", &l);
+			uint8_t *g = s->o.greet ? rtf_load(s->o.greet, &l) : rtf_tone(s->o.greet_tone ? s->o.greet_tone : "440:1500", &l);
 			c->greeted = true;
-			queue(c, g, l, "Hello, Pizzeria Napoli, how can I help you?", NULL, NULL);
+			rtf_queue(c, g, l, "Hello, Pizzeria Napoli, how can I help you?", NULL, NULL);
 		} else if (c->awaiting_tool) {
-			uint8_t *au = tone("600:800", &l);
+			uint8_t *au = rtf_tone("600:800", &l);
 			c->awaiting_tool = false;
-			queue(c, au, l, "Your order is confirmed.", NULL, NULL);
+			rtf_queue(c, au, l, "Your order is confirmed.", NULL, NULL);
 		} else {
-			queue(c, NULL, 0, NULL, NULL, NULL);
+			rtf_queue(c, NULL, 0, NULL, NULL, NULL);
 		}
 	} else if (!strcmp(info.type, "conversation.item.create") && info.call_id[0]) {
 		s->fc_outputs++;
@@ -465,11 +267,11 @@ static void conn_maybe_free(conn *c)
 {
 	if (!c->ws_gone || !c->timer_closed)
 		return;
-	resp_free(c->cur);
+	rtf_resp_free(c->cur);
 	while (c->q) {
 		resp *r = c->q;
 		c->q = r->next;
-		resp_free(r);
+		rtf_resp_free(r);
 	}
 	if (c->audio_out)
 		fclose(c->audio_out);
@@ -605,3 +407,4 @@ void rtf_summary(const rtf *s, FILE *f)
 	free(tr);
 	fflush(f);
 }
+

@@ -10,6 +10,9 @@
   tone FILE HZ [MIN_S]               FILE (.wav 16-bit mono, else raw mu-law 8 kHz)
                                     holds at least MIN_S (default 1) seconds of
                                     20 ms frames where HZ dominates (Goertzel)
+  flood PORT N                      sends N INVITEs (PCMU offer) to 127.0.0.1:PORT
+                                    at once from one socket, ACKs every final
+                                    response, prints "code count" lines
   events EVENTS CONN [k=v ...] [--dtmf DIGITS] [--min-media N]
                                     stream CONN of a stream_server --events file:
                                     connected, start (ids, format, customParameters
@@ -170,8 +173,60 @@ def cmd_tone(a):
     sys.exit(0 if secs >= min_s else 1)
 
 
+def cmd_flood(a):
+    import random
+    import socket
+    import time
+    port, n = int(a[0]), int(a[1])
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(('127.0.0.1', 0))
+    lp = s.getsockname()[1]
+    sdp = ('v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n'
+           'm=audio 4000 RTP/AVP 0\r\n')
+    tag = random.randint(1, 1 << 30)
+    for i in range(n):
+        msg = (f'INVITE sip:flood@127.0.0.1:{port} SIP/2.0\r\n'
+               f'Via: SIP/2.0/UDP 127.0.0.1:{lp};branch=z9hG4bK-fl-{tag}-{i}\r\n'
+               f'From: <sip:flooder@127.0.0.1:{lp}>;tag=f{tag}-{i}\r\n'
+               f'To: <sip:flood@127.0.0.1:{port}>\r\n'
+               f'Call-ID: flood-{tag}-{i}@127.0.0.1\r\nCSeq: 1 INVITE\r\n'
+               f'Contact: <sip:flooder@127.0.0.1:{lp}>\r\nMax-Forwards: 70\r\n'
+               f'Content-Type: application/sdp\r\nContent-Length: {len(sdp)}\r\n\r\n{sdp}')
+        s.sendto(msg.encode(), ('127.0.0.1', port))
+    finals = {}
+    s.settimeout(0.5)
+    end = time.time() + 15
+    while len(finals) < n and time.time() < end:
+        try:
+            data = s.recv(65535).decode(errors='replace')
+        except socket.timeout:
+            continue
+        lines = data.split('\r\n')
+        code = int(lines[0].split()[1])
+        hdr = {}
+        for l in lines[1:]:
+            if ':' in l:
+                k, v = l.split(':', 1)
+                hdr.setdefault(k.strip().lower(), v.strip())
+        cid = hdr.get('call-id', '')
+        if code < 200 or cid in finals:
+            continue
+        finals[cid] = code
+        if code >= 300:
+            ack = (f'ACK sip:flood@127.0.0.1:{port} SIP/2.0\r\nVia: {hdr["via"]}\r\n'
+                   f'From: {hdr["from"]}\r\nTo: {hdr["to"]}\r\nCall-ID: {cid}\r\n'
+                   f'CSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n')
+            s.sendto(ack.encode(), ('127.0.0.1', port))
+    counts = {}
+    for c in finals.values():
+        counts[c] = counts.get(c, 0) + 1
+    for c in sorted(counts):
+        print(c, counts[c])
+    print('unanswered', n - len(finals))
+
+
 if __name__ == '__main__':
-    cmds = {'tone': cmd_tone, 'pcap-audio': cmd_pcap_audio, 'contains': cmd_contains, 'events': cmd_events}
+    cmds = {'flood': cmd_flood, 'tone': cmd_tone, 'pcap-audio': cmd_pcap_audio, 'contains': cmd_contains, 'events': cmd_events}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         print(__doc__)
         sys.exit(2)

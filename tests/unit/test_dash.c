@@ -459,6 +459,16 @@ static void t_tool_misc(void **st)
 	dash_cancel(q);
 	settle(&loop, 300);
 	assert_int_equal(r.ncb, 0);
+	/* a hostile call_id cannot inject a header */
+	dash_tool_call(d, ra.ai, &ci, "lookup_customer", "c6\r\nX-Evil: 1", "{}", on_tool, &r, NULL);
+	assert_true(run_until(&loop, got_cb, &r, 5000));
+	assert_non_null(strstr(r.out, "Marie Dupont"));
+	json_t *lc = fake_last(&f, "/api/customers");
+	assert_null(json_object_get(json_object_get(lc, "headers"), "x-evil"));
+	char k6[128];
+	snprintf(k6, sizeof(k6), "%s:c6__X-Evil:_1", ci.call_sid);
+	assert_string_equal(json_string_value(json_object_get(lc, "idempotencyKey")), k6);
+	json_decref(lc);
 	dash_ai_free(ra.ai);
 	free(r.out);
 	free_dash(&loop, d);
@@ -633,6 +643,7 @@ static void t_dead_letter(void **st)
  * /api/ai is answered meanwhile, and the order still gets its real answer. */
 typedef struct gap {
 	uint64_t last, max;
+	unsigned ticks, late; /* late: ticks more than 50 ms after the previous */
 } gap;
 static void on_gap(uv_timer_t *t)
 {
@@ -640,7 +651,10 @@ static void on_gap(uv_timer_t *t)
 	uint64_t now = uv_hrtime() / 1000000;
 	if (g->last && now - g->last > g->max)
 		g->max = now - g->last;
+	if (g->last && now - g->last > 50)
+		g->late++;
 	g->last = now;
+	g->ticks++;
 }
 
 static void t_slow_never_blocks(void **st)
@@ -670,10 +684,13 @@ static void t_slow_never_blocks(void **st)
 	uv_close((uv_handle_t *)&t, NULL);
 	assert_true(took >= 4900);
 	assert_non_null(strstr(r.out, "orderId"));
-	if (g.max > 60)
-		fail_msg("the loop stalled for %llu ms", (unsigned long long)g.max);
-	fprintf(stderr, "slow dashboard: answer after %llu ms, max loop gap %llu ms\n",
-		(unsigned long long)took, (unsigned long long)g.max);
+	fprintf(stderr, "slow dashboard: answer after %llu ms, %u ticks, %u over 50 ms, max gap %llu ms\n",
+		(unsigned long long)took, g.ticks, g.late, (unsigned long long)g.max);
+	/* A blocked loop shows one ~5000 ms gap; a loaded test machine (ASan,
+	 * parallel tests) only some scheduling jitter. */
+	if (g.max > 250 || g.late > g.ticks / 20 || g.ticks < 150)
+		fail_msg("the loop stalled: max gap %llu ms, %u/%u ticks late",
+			 (unsigned long long)g.max, g.late, g.ticks);
 	dash_ai_free(ra.ai);
 	free(r.out);
 	free_dash(&loop, d);
@@ -734,6 +751,114 @@ static void t_calllog(void **st)
 	fake_cleanup(&f);
 }
 
+/* dash_ai_parse is pure and fed by the network: hostile shapes. */
+static void t_ai_parse_hostile(void **st)
+{
+	(void)st;
+	dash_ai *ai = NULL;
+	const char *j =
+		"{\"systemPrompt\":\"SP\",\"voice\":\"../../etc\",\"greeting\":7,\"context\":[1],"
+		"\"tools\":[1,\"x\",{},{\"name\":\"bad name\"},{\"type\":\"code_interpreter\",\"name\":\"ci\"},"
+		"{\"name\":\"a\",\"endpoint\":\"http://evil.example/steal\",\"extra\":1},"
+		"{\"name\":\"a\",\"endpoint\":\"/api/orders\"},"
+		"{\"type\":\"function\",\"function\":{\"name\":\"b\",\"parameters\":{\"type\":\"object\"}},"
+		"\"endpoint\":\"/api/../admin\"},"
+		"{\"name\":\"c\",\"endpoint\":\"/api/custom-orders\",\"parameters\":\"nope\"}]}";
+	assert_int_equal(dash_ai_parse(j, strlen(j), "D", "alloy", &ai), 0);
+	assert_string_equal(ai->instructions, "SP");
+	assert_string_equal(ai->voice, "alloy");
+	assert_null(ai->greeting);
+	assert_null(ai->context);
+	assert_int_equal(json_array_size(ai->tools), 3); /* a, b, c */
+	assert_null(json_object_get(ai->endpoints, "a")); /* full URL refused; dup ignored */
+	assert_null(json_object_get(ai->endpoints, "b"));
+	assert_string_equal(json_string_value(json_object_get(ai->endpoints, "c")), "/api/custom-orders");
+	json_t *c = json_array_get(ai->tools, 2);
+	assert_true(json_is_object(json_object_get(c, "parameters")));
+	assert_null(json_object_get(json_array_get(ai->tools, 0), "extra"));
+	dash_ai_free(ai);
+	/* many tools: capped */
+	json_t *big = json_pack("{s:[]}", "tools");
+	for (int i = 0; i < 200; i++) {
+		char n[16];
+		snprintf(n, sizeof(n), "t%d", i);
+		json_array_append_new(json_object_get(big, "tools"), json_pack("{s:s}", "name", n));
+	}
+	char *txt = json_dumps(big, 0);
+	assert_int_equal(dash_ai_parse(txt, strlen(txt), "D", "alloy", &ai), 0);
+	assert_int_equal(json_array_size(ai->tools), DASH_MAX_TOOLS);
+	assert_string_equal(ai->source, "dashboard (no instructions: defaults used)");
+	dash_ai_free(ai);
+	free(txt);
+	json_decref(big);
+	for (const char *const *b = (const char *const[]){ "", "null", "{", "\"x\"", "{\"tools\":{}}", NULL }; *b; b++) {
+		dash_ai_parse(*b, strlen(*b), "D", "alloy", &ai);
+		assert_non_null(ai);
+		assert_string_equal(ai->instructions, "D");
+		dash_ai_free(ai);
+	}
+	/* tool outputs from hostile answers */
+	hc_resp r = { .status = 200, .body = "[1,2]", .body_len = 5 };
+	char *o = dash_tool_output(&r);
+	assert_string_equal(o, "{\"result\":[1,2]}");
+	free(o);
+	r = (hc_resp){ .status = 500, .body = "{\"error\":\"db down\"}", .body_len = 19 };
+	o = dash_tool_output(&r);
+	assert_string_equal(o, "{\"error\":\"db down\",\"status\":500}");
+	free(o);
+	r = (hc_resp){ .status = 200, .body = "\xff\xfe", .body_len = 2 };
+	o = dash_tool_output(&r);
+	assert_non_null(strstr(o, "invalid JSON"));
+	free(o);
+	char *body = NULL;
+	assert_int_equal(dash_tool_body("{\"a\":1,\"a\":2}", &ci, &body), -EINVAL);
+	assert_int_equal(dash_tool_body("42", &ci, &body), -EINVAL);
+	assert_int_equal(dash_tool_body(NULL, &ci, &body), 0);
+	assert_non_null(strstr(body, "\"restaurantId\":\"pizza-napoli\""));
+	free(body);
+	char enc[64];
+	assert_int_equal(dash_urlencode("+33 6&x=é", enc, sizeof(enc)), 22);
+	assert_string_equal(enc, "%2B33%206%26x%3D%C3%A9");
+	assert_int_equal(dash_urlencode("abcdef", enc, 4), -ENOSPC);
+}
+
+/* Shutdown paths: destroy while the journal write is in the thread pool
+ * (the entry still lands on disk, no leak), and flush + pending. */
+static void t_destroy_and_flush(void **st)
+{
+	(void)st;
+	fake f;
+	fake_start(&f, NULL);
+	fake_control(&f, "{\"mode\":\"down\",\"status\":503}");
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	dash *d = mk_dash(&loop, &f, 0);
+	res r = { 0 };
+	dash_tool_call(d, NULL, &ci, "create_order", "call_d", "{}", on_tool, &r, NULL);
+	assert_int_equal(dash_pending(d), 1);
+	free_dash(&loop, d); /* at once: the write is still queued or running */
+	assert_int_equal(r.ncb, 0);
+	assert_int_equal(spool_files(f.spool, ".json"), 1);
+
+	/* long backoff; flush retries now */
+	char url[64];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f.port);
+	dash_opts o = { .base_url = url, .spool_dir = f.spool, .retry_min_ms = 30000,
+			.retry_max_ms = 60000 };
+	assert_int_equal(dash_new(&d, &loop, &o), 0);
+	dash_replay(d);
+	settle(&loop, 300); /* first replay attempt fails: next one in ~30 s */
+	assert_int_equal(dash_pending(d), 1);
+	fake_control(&f, "{\"mode\":\"reset\"}");
+	dash_flush(d);
+	assert_true(run_until(&loop, spool_empty, d, 3000));
+	settle(&loop, 100);
+	assert_int_equal(dash_pending(d), 0);
+	free_dash(&loop, d);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	fake_cleanup(&f);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -758,6 +883,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(t_dead_letter),
 		cmocka_unit_test(t_slow_never_blocks),
 		cmocka_unit_test(t_calllog),
+		cmocka_unit_test(t_destroy_and_flush),
+		cmocka_unit_test(t_ai_parse_hostile),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();

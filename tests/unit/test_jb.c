@@ -96,6 +96,24 @@ static void loss_bounded_window(void **state)
 	assert_int_equal(o.seq[4], 16);
 }
 
+static void full_window_keeps_older_arrival(void **state)
+{
+	jb j;
+	out o = { 0 };
+	(void)state;
+	jb_init(&j, on_out, &o);
+	push(&j, 1, 9);
+	push(&j, 1, 12);  /* 10, 11 missing: held */
+	push(&j, 1, 13);  /* held: window full */
+	push(&j, 1, 11);  /* older than everything held: only 10 is lost */
+	assert_int_equal(o.n, 4);
+	assert_int_equal(o.seq[1], 11);
+	assert_int_equal(o.seq[2], 12);
+	assert_int_equal(o.seq[3], 13);
+	assert_int_equal(jb_get_stats(&j)->lost, 1);
+	assert_int_equal(jb_held(&j), 0);
+}
+
 static void wrap(void **state)
 {
 	jb j;
@@ -153,7 +171,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(in_order), cmocka_unit_test(reorder_and_dup),
-		cmocka_unit_test(loss_bounded_window), cmocka_unit_test(wrap),
+		cmocka_unit_test(loss_bounded_window), cmocka_unit_test(full_window_keeps_older_arrival),
+		cmocka_unit_test(wrap),
 		cmocka_unit_test(ssrc_change_and_jump), cmocka_unit_test(oversize),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -679,6 +679,58 @@ static void hostile_ws_input(void **state)
 	end_call(&c);
 }
 
+/* re-INVITE: a new remote address, hold, then a codec change. */
+static void update_remote_hold_codec(void **state)
+{
+	call c;
+	media_params p;
+	struct sockaddr_in other;
+	int ofd = udp_socket(&other), n;
+	uint8_t buf[RTP_MAX_PKT];
+	rtp_hdr h;
+	(void)state;
+	start_call(&c, MEDIA_PT_PCMU, true);
+	assert_true(WAIT_FOR(S.npk >= 2, 1000));
+	memset(&p, 0, sizeof(p));
+	p.rtp_fd = -1;
+	p.pt = MEDIA_PT_PCMU;
+	p.dtmf_pt = 101;
+	memcpy(&p.remote, &other, sizeof(other));
+	assert_int_equal(media_call_update(M, c.key, &p), 0);
+	pump(100);
+	/* the new address gets the packets, the old one no more */
+	int before = S.npk;
+	pump(200);
+	assert_true(S.npk - before <= 1);
+	n = 0;
+	while (recv(ofd, buf, sizeof(buf), 0) > 0)
+		n++;
+	assert_true(n >= 5);
+	/* hold: nothing is sent */
+	p.hold = true;
+	assert_int_equal(media_call_update(M, c.key, &p), 0);
+	pump(60);
+	while (recv(ofd, buf, sizeof(buf), 0) > 0)
+		;
+	pump(200);
+	assert_int_equal(recv(ofd, buf, sizeof(buf), 0), -1);
+	/* unhold with PCMA: A-law silence with PT 8 */
+	p.hold = false;
+	p.pt = MEDIA_PT_PCMA;
+	assert_int_equal(media_call_update(M, c.key, &p), 0);
+	pump(100);
+	ssize_t len = -1;
+	for (int i = 0; i < 20 && (len = recv(ofd, buf, sizeof(buf), 0)) < 0; i++)
+		pump(10);
+	assert_true(len > 0);
+	assert_int_equal(rtp_parse(&h, buf, (size_t)len), 0);
+	assert_int_equal(h.pt, MEDIA_PT_PCMA);
+	assert_int_equal(h.len, 160);
+	assert_int_equal(h.payload[0], 0xD5);
+	end_call(&c);
+	close(ofd);
+}
+
 static void ws_closed_by_server(void **state)
 {
 	call c;
@@ -747,9 +799,20 @@ static void ws_unreachable(void **state)
 	assert_true(WAIT_FOR(count_mev(8888, MEDIA_EV_FAILED) == 1, 8000));
 	uint64_t took = (uv_hrtime() - t0) / 1000000u;
 	assert_true(took >= 2000 && took < 5000);
-	close(lfd);
 	assert_int_equal(media_call_end(m2, 8888, "503"), 0);
 	assert_true(WAIT_FOR(count_mev(8888, MEDIA_EV_ENDED) == 1, 2000));
+	/* Ended (CANCEL) while the stream is still connecting: ENDED, promptly. */
+	assert_int_equal(rtp_sock_alloc(&fd, &port), 0);
+	p.rtp_fd = fd;
+	p.rtp_port = port;
+	assert_int_equal(media_call_start(m2, 9999, &p), 0);
+	pump(200);
+	t0 = uv_hrtime();
+	assert_int_equal(media_call_end(m2, 9999, "cancel"), 0);
+	assert_true(WAIT_FOR(count_mev(9999, MEDIA_EV_ENDED) == 1, 5000));
+	assert_true(uv_hrtime() - t0 < 1000 * 1000000ull);
+	assert_int_equal(count_mev(9999, MEDIA_EV_READY), 0);
+	close(lfd);
 
 	/* admission limit */
 	int fds[3], ports[3];
@@ -869,7 +932,7 @@ static int drive(int argc, char **argv)
 	snprintf(p.sip_call_id, sizeof(p.sip_call_id), "drive@127.0.0.1");
 	snprintf(p.from, sizeof(p.from), "+33600000000");
 	snprintf(p.to, sizeof(p.to), "+33400000000");
-	media_opts o = { .ws_url = url, .max_calls = ncalls };
+	media_opts o = { .ws_url = url, .stream_token = getenv("STREAM_TOKEN"), .max_calls = ncalls };
 	if (rtp_ports_init(30000, 39998, "127.0.0.1") < 0 || media_new(&m, &o, on_media_event, NULL) < 0 ||
 	    media_start(m) < 0)
 		return 2;
@@ -917,6 +980,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(marks_and_clear),
 		cmocka_unit_test(dtmf_digits),
 		cmocka_unit_test(hostile_ws_input),
+		cmocka_unit_test(update_remote_hold_codec),
 		cmocka_unit_test(ws_closed_by_server),
 		cmocka_unit_test(ws_unreachable),
 	};

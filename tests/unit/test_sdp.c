@@ -425,6 +425,53 @@ static void test_mutations(void **state)
 	assert_true(parsed > 1000);
 }
 
+/* SIP-I style multipart/mixed body: SDP then ISUP (binary). */
+static void test_body_find(void **state)
+{
+	(void)state;
+	static const char mp[] =
+		"--unique-boundary-1\r\n"
+		"Content-Type: application/sdp\r\n"
+		"\r\n"
+		"v=0\r\nc=IN IP4 10.1.1.1\r\nm=audio 4000 RTP/AVP 8\r\n"
+		"\r\n--unique-boundary-1\r\n"
+		"Content-Type: application/ISUP;version=itu-t92+\r\n"
+		"Content-Disposition: signal;handling=optional\r\n"
+		"\r\n"
+		"\x01\x00\x49\x00\x00\x03\x02\x00\x07\x04\x10\x00\x33\x63\x21\x43\x00\x00\x03"
+		"\r\n--unique-boundary-1--\r\n";
+	const char *sdp;
+	size_t n;
+	sdp_session s;
+	sdp_choice c;
+
+	assert_int_equal(sdp_body_find("multipart/mixed", "unique-boundary-1", mp, sizeof(mp) - 1, &sdp, &n), 0);
+	assert_int_equal(n, strlen("v=0\r\nc=IN IP4 10.1.1.1\r\nm=audio 4000 RTP/AVP 8\r\n"));
+	assert_int_equal(sdp_parse(&s, sdp, n, NULL, 0), 0);
+	assert_int_equal(sdp_negotiate(&s, &c, NULL, 0), 0);
+	assert_int_equal(c.pt, 8);
+	assert_int_equal(sdp_body_find("multipart/mixed", "\"unique-boundary-1\"", mp, sizeof(mp) - 1, &sdp, &n), 0);
+	/* Plain SDP and a missing Content-Type: the whole body. */
+	assert_int_equal(sdp_body_find("application/sdp", NULL, SIPP_OFFER, strlen(SIPP_OFFER), &sdp, &n), 0);
+	assert_ptr_equal(sdp, SIPP_OFFER);
+	assert_int_equal(sdp_body_find(NULL, NULL, SIPP_OFFER, strlen(SIPP_OFFER), &sdp, &n), 0);
+	/* No SDP part, wrong boundary, other types, broken parts: never a crash. */
+	assert_int_equal(sdp_body_find("text/plain", NULL, "hi", 2, &sdp, &n), -ENOENT);
+	assert_int_equal(sdp_body_find("multipart/mixed", "other", mp, sizeof(mp) - 1, &sdp, &n), -ENOENT);
+	assert_int_equal(sdp_body_find("multipart/mixed", NULL, mp, sizeof(mp) - 1, &sdp, &n), -ENOENT);
+	assert_int_equal(sdp_body_find("multipart/mixed", "", mp, sizeof(mp) - 1, &sdp, &n), -EBADMSG);
+	assert_int_equal(sdp_body_find("application/sdp", NULL, "", 0, &sdp, &n), -ENOENT);
+	for (size_t cut = 0; cut < sizeof(mp) - 1; cut++) {
+		char *b = malloc(cut ? cut : 1);
+		memcpy(b, mp, cut);
+		int rc = sdp_body_find("multipart/mixed", "unique-boundary-1", b, cut, &sdp, &n);
+		assert_true(rc == 0 || rc == -ENOENT || rc == -EBADMSG);
+		if (rc == 0)
+			assert_true(sdp >= b && sdp + n <= b + cut);
+		free(b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -438,6 +485,7 @@ int main(void)
 		cmocka_unit_test(test_many_formats),
 		cmocka_unit_test(test_offer_and_small_buffers),
 		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_body_find),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

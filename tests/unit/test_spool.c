@@ -52,7 +52,7 @@ static void t_roundtrip(void **st)
 	(void)st;
 	spool *s;
 	char sub[128], n1[SPOOL_NAME_SIZE], n2[SPOOL_NAME_SIZE];
-	snprintf(sub, sizeof(sub), "%s/j", dir); /* created on demand */
+	snprintf(sub, sizeof(sub), "%s/a/b/j", dir); /* created on demand (mkdir -p) */
 	assert_int_equal(spool_new(&s, sub), 0);
 	assert_int_equal(spool_put(s, &sample, n1), 0);
 	assert_int_equal(spool_put(s, &sample, n2), 0);

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <libwebsockets.h>
+#include "err.h"
 #include "log.h"
 #include "ws.h"
 
@@ -37,6 +38,7 @@ typedef struct T {
 	char path[256], query[256], auth[256], custom[256], absent[8], host[64];
 	bool srv_echo, srv_close_in_text, cli_close_in_text;
 	bool greet_in_accept, close_in_accept, close_in_open;
+	ws_ctx *destroy_in_close, *destroy_in_text; /* ws_ctx_destroy from callbacks */
 	int srv_close_code;
 	side srv[MAXC], cli[MAXC];
 	int nsrv;
@@ -141,6 +143,15 @@ static void cli_open(ws_conn *c, void *arg)
 static void cli_text(ws_conn *c, const char *d, size_t n, void *arg)
 {
 	side_text(arg, d, n);
+	if (g->destroy_in_text) {
+		ws_ctx *x = g->destroy_in_text;
+
+		g->destroy_in_text = NULL;
+		ws_ctx_destroy(x);
+		/* deferred: this conn is still usable until we return */
+		assert_int_equal(ws_send_text(c, "x", 1), -ENOTCONN);
+		return;
+	}
 	if (g->cli_close_in_text)
 		ws_close(c, 4002, "client in text_h");
 }
@@ -150,6 +161,13 @@ static void cli_close(ws_conn *c, int code, const char *reason, void *arg)
 
 	assert_ptr_equal(c, s->c);
 	side_close(s, code, reason);
+	if (g->destroy_in_close) {
+		ws_ctx *x = g->destroy_in_close;
+
+		g->destroy_in_close = NULL;
+		ws_ctx_destroy(x);
+		ws_ctx_destroy(x); /* a second call is harmless until it is freed */
+	}
 }
 static const ws_handlers cli_h = { .open_h = cli_open, .text_h = cli_text, .close_h = cli_close };
 
@@ -273,6 +291,12 @@ static void test_echo_headers_close(void **state)
 	assert_int_equal(ws_send_text(t->srv[0].c, "{\"event\":\"mark\"}", 16), 0);
 	assert_true(RUN_UNTIL(t, x->cli[0].ntext == 2, 3000));
 	assert_string_equal(t->cli[0].last, "{\"event\":\"mark\"}");
+
+	/* an empty message is a message */
+	assert_int_equal(ws_send_text(t->cli[0].c, "", 0), 0);
+	assert_true(RUN_UNTIL(t, x->cli[0].ntext == 3, 3000));
+	assert_int_equal(t->cli[0].last_len, 0);
+	assert_string_equal(t->srv[0].last, "");
 
 	/* client-initiated close: both sides see the code and reason */
 	ws_close(t->cli[0].c, 1000, "bye");
@@ -931,6 +955,116 @@ static void test_keepalive_ping(void **state)
 	t_free(t);
 }
 
+/* ws_ctx_destroy from inside a close_h or text_h (e.g. "last call ended,
+ * shut down"): deferred to the loop, every close_h still runs once. */
+static void test_destroy_from_callbacks(void **state)
+{
+	(void)state;
+	T *t = t_new(NULL);
+	ws_ctx *c1, *c2;
+	char url[64];
+
+	snprintf(url, sizeof(url), "ws://127.0.0.1:%d/d", t->port);
+	assert_int_equal(ws_ctx_new(&c1, &t->loop, NULL), 0);
+	assert_int_equal(ws_ctx_new(&c2, &t->loop, NULL), 0);
+	/* c1's clients are accepted first: srv[0..1] are theirs */
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(ws_connect(c1, url, NULL, &cli_h, &t->cli[i], &t->cli[i].c), 0);
+	assert_true(RUN_UNTIL(t, x->nsrv == 2 && x->cli[0].opened && x->cli[1].opened, 3000));
+	for (int i = 2; i < 4; i++)
+		assert_int_equal(ws_connect(c2, url, NULL, &cli_h, &t->cli[i], &t->cli[i].c), 0);
+	assert_true(RUN_UNTIL(t, x->nsrv == 4 && x->cli[2].opened && x->cli[3].opened, 3000));
+
+	/* the server closes one of c1's clients; its close_h destroys c1 */
+	t->destroy_in_close = c1;
+	ws_close(t->srv[0].c, 4020, "server closes first");
+	assert_true(RUN_UNTIL(t, x->cli[0].closed + x->cli[1].closed == 2, 3000));
+	assert_int_equal(t->cli[0].closed, 1);
+	assert_int_equal(t->cli[1].closed, 1);
+
+	/* client 2 gets a message; its text_h destroys c2 */
+	t->destroy_in_text = c2;
+	t->srv_echo = true;
+	assert_int_equal(ws_send_text(t->cli[2].c, "ping me", 7), 0);
+	assert_true(RUN_UNTIL(t, x->cli[2].closed && x->cli[3].closed, 3000));
+	assert_int_equal(t->cli[2].code, 1001);
+	assert_int_equal(t->cli[3].code, 1001);
+	/* the servers see every client go */
+	assert_true(RUN_UNTIL(t, x->srv[0].closed && x->srv[1].closed && x->srv[2].closed &&
+				 x->srv[3].closed, 3000));
+	assert_true(!RUN_UNTIL(t, x->cli[0].closed > 1 || x->cli[1].closed > 1 ||
+				  x->cli[2].closed > 1 || x->cli[3].closed > 1, 200));
+	t_free(t);
+}
+
+/* Hostile peers: garbage instead of HTTP, oversized headers, protocol
+ * violations after the upgrade. Nothing crashes; every accepted
+ * connection gets exactly one close_h; the loop still closes clean. */
+static void test_hostile_input(void **state)
+{
+	(void)state;
+	ws_opts o = { .max_message = 64 * 1024 };
+	T *t = t_new(&o);
+	static const unsigned char bad_frames[][14] = {
+		{ 0x83, 0x80, 0, 0, 0, 0 },                       /* reserved opcode 3 */
+		{ 0x81, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0 }, /* 2^63 */
+		{ 0xf1, 0x80, 0, 0, 0, 0 },                       /* RSV bits set */
+		{ 0x89, 0xfe, 0x01, 0x00, 0, 0, 0, 0 },           /* 256-byte ping (max 125) */
+	};
+	/* (lws 4.1 tolerates unmasked client frames: not tested as fatal) */
+	static const size_t bad_len[] = { 6, 14, 6, 8 };
+	int nbad = (int)VX_ARRAY_LEN(bad_len);
+	char *big = malloc(20000);
+
+	/* not HTTP at all, and a header block far over the limit */
+	{
+		rawbuf r = { .fd = raw_connect(t->port) };
+
+		raw_send(r.fd, "\x16\x03\x01\x02\x00\x01\x00\xff garbage\r\n\r\n", 20);
+		assert_true(RUN_UNTIL(t, raw_pump(&r), 3000));
+		close(r.fd);
+	}
+	{
+		rawbuf r = { .fd = raw_connect(t->port) };
+		int n = snprintf(big, 20000, "GET /x HTTP/1.1\r\nHost: a\r\nX-Big: ");
+
+		memset(big + n, 'a', 19000 - n);
+		memcpy(big + 19000, "\r\n\r\n", 4);
+		send(r.fd, big, 19004, MSG_NOSIGNAL); /* may fail midway: the server hung up */
+		assert_true(RUN_UNTIL(t, raw_pump(&r), 3000));
+		close(r.fd);
+	}
+	assert_int_equal(t->accepts, 0);
+
+	/* protocol violations after a good upgrade */
+	for (int i = 0; i < nbad; i++) {
+		rawbuf r = { .fd = raw_connect(t->port) };
+
+		raw_send(r.fd, raw_upgrade, strlen(raw_upgrade));
+		assert_true(RUN_UNTIL(t, (raw_pump(&r), strstr(r.b, "\r\n\r\n") != NULL), 3000));
+		raw_send(r.fd, bad_frames[i], bad_len[i]);
+		if (i == 1) /* a huge length alone just waits: the payload trips 1009 */
+			send(r.fd, big, 20000, MSG_NOSIGNAL), send(r.fd, big, 20000, MSG_NOSIGNAL),
+			send(r.fd, big, 20000, MSG_NOSIGNAL), send(r.fd, big, 20000, MSG_NOSIGNAL);
+		{
+			size_t hl = (size_t)(strstr(r.b, "\r\n\r\n") + 4 - r.b);
+
+			/* the server answers with a close frame or hangs up */
+			assert_true(RUN_UNTIL(t, raw_pump(&r) || r.n > hl, 3000));
+		}
+		close(r.fd); /* no close echo from us: spare the server's wait */
+		assert_true(RUN_UNTIL(t, x->srv[i].closed == 1, 3000));
+		if (i == 1)
+			assert_int_equal(t->srv[i].code, 1009);
+		assert_int_equal(t->srv[i].ntext, 0);
+	}
+	assert_int_equal(t->nsrv, nbad);
+	assert_true(!RUN_UNTIL(t, ({ bool twice = false;
+		for (int i = 0; i < x->nsrv; i++) twice = twice || x->srv[i].closed > 1; twice; }), 200));
+	free(big);
+	t_free(t);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -957,6 +1091,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_calls_from_callbacks),
 		cmocka_unit_test(test_ipv6_and_bad_urls),
 		cmocka_unit_test(test_keepalive_ping),
+		cmocka_unit_test(test_destroy_from_callbacks),
+		cmocka_unit_test(test_hostile_input),
 	};
 
 	log_init("test_ws");
