@@ -44,8 +44,8 @@ static const cfg_var sb_vars[] = {
 	  "REGISTER expiry asked of the registrar (seconds; refreshed before it)" },
 	{ "ANSWER_TIMEOUT", NULL, "answer-timeout", CFG_INT, "10", 1, 120, 0, NULL,
 	  "seconds to wait for the stream to open before answering 503" },
-	{ "SHUTDOWN_GRACE", NULL, "shutdown-grace", CFG_INT, "5", 0, 3600, 0, NULL,
-	  "seconds live calls get to end (BYE, stop) at SIGINT/SIGTERM" },
+	{ "SHUTDOWN_GRACE_MS", NULL, "shutdown-grace-ms", CFG_INT, "5000", 0, 3600000, 0, NULL,
+	  "milliseconds live calls get to end (BYE, stop) at SIGINT/SIGTERM (same name as voiceproxy's)" },
 	{ "LOG_LEVEL", NULL, "log-level", CFG_LEVEL, "info", 0, 0, 0, NULL,
 	  "error, warn, info or debug" },
 	{ PARAMS, NULL, "param", CFG_KV, NULL, 0, 0, 0, NULL,
@@ -114,7 +114,7 @@ static int fill(sb_config *o, const cfg *c)
 	o->reg_expires = (int)cfg_int(c, "SIP_REGISTER_EXPIRES");
 	o->invite_rate = (int)cfg_int(c, "MAX_INVITE_RATE");
 	o->answer_timeout = (int)cfg_int(c, "ANSWER_TIMEOUT");
-	o->shutdown_grace = (int)cfg_int(c, "SHUTDOWN_GRACE");
+	o->shutdown_grace_ms = (int)cfg_int(c, "SHUTDOWN_GRACE_MS");
 	o->log_level = LOGL_INFO;
 	if (nonempty(c, "LOG_LEVEL")) {
 		log_level l;

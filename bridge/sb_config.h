@@ -29,7 +29,7 @@ typedef struct sb_config {
 	int invite_rate;            /* per source and second, 0 = unlimited */
 	int reg_expires;            /* seconds asked in REGISTER */
 	int answer_timeout;         /* seconds to wait for the stream before 503 */
-	int shutdown_grace;         /* seconds live calls get at SIGTERM */
+	int shutdown_grace_ms;      /* ms live calls get at SIGTERM */
 	int log_level;              /* log_level */
 	size_t nparams;
 	char params[MEDIA_KV_MAX][2][256]; /* --param k=v, in order */

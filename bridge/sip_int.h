@@ -73,7 +73,7 @@ struct sipua {
 	bool stopping;          /* no new calls; ending live ones */
 	bool shutdown_sent;     /* nua_shutdown called */
 	bool shutdown_done;     /* nua_r_shutdown received */
-	bool grace_over;        /* SHUTDOWN_GRACE elapsed: stop waiting for calls */
+	bool grace_over;        /* SHUTDOWN_GRACE_MS elapsed: stop waiting for calls */
 	su_timer_t *grace_timer;
 	/* drop counters (logged at exit; issue 8 wants them counted) */
 	unsigned long n_invites, n_busy, n_no_codec, n_bad_sdp, n_forbidden, n_media_fail, n_refused_stopping, n_rate_limited;

@@ -128,13 +128,13 @@ static void ua_check_drain(sipua *ua)
 static void ua_begin_stop(sipua *ua)
 {
 	ua->stopping = true;
-	log_info("-", "sip: stopping: new calls get 503, ending %u live call(s) (grace %d s)", ua->ncalls,
-		 ua->cfg->shutdown_grace);
+	log_info("-", "sip: stopping: new calls get 503, ending %u live call(s) (grace %d ms)", ua->ncalls,
+		 ua->cfg->shutdown_grace_ms);
 	for (sipcall *c = ua->calls; c; c = c->next)
 		sipcall_end(c, "bridge shutting down");
 	if (ua->reg)
 		reg_stop(ua->reg);
-	ua->grace_timer = su_timer_create(su_root_task(ua->root), (su_duration_t)ua->cfg->shutdown_grace * 1000);
+	ua->grace_timer = su_timer_create(su_root_task(ua->root), (su_duration_t)ua->cfg->shutdown_grace_ms);
 	if (ua->grace_timer)
 		su_timer_set(ua->grace_timer, ua_grace_expired, ua);
 	ua_check_drain(ua);

@@ -369,6 +369,7 @@ void ws_close(ws_conn *c, int code, const char *reason)
 	} else if (c->is_client) {
 		/* Still connecting: no frame to send, just drop the socket. */
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+		lws_cancel_service(c->ctx->lws);
 	}
 	/* server between accept_h and ESTABLISHED: ESTABLISHED requests the write */
 }

@@ -12,8 +12,11 @@ export BUILD ROOT=$PWD
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-LOGDIR=$BUILD/test-logs
-rm -rf "$LOGDIR"; mkdir -p "$LOGDIR"
+# One log directory per run, so runs side by side never delete each other's logs.
+mkdir -p "$BUILD/test-logs"
+LOGDIR=${TEST_LOGDIR:-$(mktemp -d "$BUILD/test-logs/run-$(date +%H%M%S)-XXXX")}
+mkdir -p "$LOGDIR"
+echo "test logs: $LOGDIR"
 pass=0; fail=0; skip=0; failed=()
 
 run_one() { # name timeout cmd...

@@ -103,7 +103,7 @@ static struct {
 	uint64_t skipped, prebuf, marks_echoed, fake_conns, appends, rtp_rx, rtp_silence, ws_errors;
 	uint64_t tick_between[4];
 	int max_concurrent, cur_concurrent;
-	hist hop_in, hop_out, rtt, gen_lag, pace;
+	hist hop_in, hop_out, hop_out_net, rtt, gen_lag, pace;
 	char buf[B64_ENC_LEN(TW_MEDIA_MAX) + 4096];
 	uint8_t audio[TW_MEDIA_MAX];
 } G;
@@ -342,8 +342,12 @@ static void caller_frame(strm *s, const uint8_t *f, int64_t t)
 	if (!in_window(s, seq, ts))
 		return;
 	tx = s->fake_tx[seq % RING];
-	if (tx)
+	if (tx) {
 		hist_add(&G.hop_out, t - tx);
+		/* minus the echo audio already queued ahead of this frame at the
+		 * caller side's playout (20 ms each): what the relay added */
+		hist_add(&G.hop_out_net, t - tx - (int64_t)s->ahead[seq % RING] * 20000000);
+	}
 	hist_add(&G.rtt, t - ts);
 	if (G.chain) {
 		/* RTP packets that reached us between the fake's send and this one,
@@ -750,6 +754,7 @@ static void report(void)
 	       G.tick_between[1], G.tick_between[2], G.tick_between[3]);
 	hist_json("hop_in_ms", &G.hop_in);
 	hist_json("hop_out_ms", &G.hop_out);
+	hist_json("hop_out_net_ms", &G.hop_out_net);
 	hist_json("rtt_ms", &G.rtt);
 	hist_json("pace_jitter_ms", &G.pace);
 	hist_json("gen_lag_ms", &G.gen_lag);
@@ -806,7 +811,7 @@ int main(int argc, char **argv)
 	G.max_frames = (unsigned)G.seconds * 50u + 100u;
 	G.loop = uv_default_loop();
 	G.s = calloc((size_t)G.n, sizeof(*G.s));
-	hist *hs[] = { &G.hop_in, &G.hop_out, &G.rtt, &G.gen_lag, &G.pace };
+	hist *hs[] = { &G.hop_in, &G.hop_out, &G.hop_out_net, &G.rtt, &G.gen_lag, &G.pace };
 	for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
 		hs[i]->b = calloc(HB, sizeof(uint32_t));
 	if (ws_ctx_new(&G.srv, G.loop, &wo) < 0 || ws_listen(G.srv, "127.0.0.1", G.rt_port, rt_accept, NULL,

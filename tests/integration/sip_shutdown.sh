@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../sipp/lib.sh"
 need sipp
 start_stream_server
-start_bridge --shutdown-grace 5
+start_bridge --shutdown-grace-ms 5000
 port=$(free_port)
 timeout 30 sipp "127.0.0.1:$SIP_PORT" -sf "$SIPP_DIR/uac_remote_bye.xml" -i 127.0.0.1 -p "$port" \
 	-mp "$(free_port)" -m 1 -nostdin -timeout 30 -timeout_error -trace_msg -message_file "$T/live.msg" \

@@ -563,6 +563,39 @@ static void test_close_while_connecting(void **state)
 	t_free(t);
 }
 
+/* ws_close on a client still in its handshake (the server accepted TCP
+ * but never answers the upgrade) ends at once, not at the connect
+ * timeout: sipbridge closes such streams on SIP CANCEL and at shutdown. */
+static void test_close_while_handshaking(void **state)
+{
+	(void)state;
+	ws_opts o = { .connect_timeout_ms = 5000 };
+	T *t = t_new(&o);
+	int port, fd = listen_plain(&port); /* accepts TCP (backlog), never answers */
+	char url[64];
+	uint64_t t0;
+
+	snprintf(url, sizeof(url), "ws://127.0.0.1:%d/stall", port);
+	/* [0]: closed once the request is sent; [1]: closed right away */
+	assert_int_equal(ws_connect(t->ctx, url, NULL, &cli_h, &t->cli[0], &t->cli[0].c), 0);
+	assert_true(!RUN_UNTIL(t, x->cli[0].closed, 100));
+	assert_int_equal(ws_connect(t->ctx, url, NULL, &cli_h, &t->cli[1], &t->cli[1].c), 0);
+	t0 = uv_hrtime();
+	ws_close(t->cli[0].c, 1000, "cancelled");
+	ws_close(t->cli[1].c, 1000, "cancelled");
+	assert_int_equal(t->cli[0].closed + t->cli[1].closed, 0); /* async */
+	assert_true(RUN_UNTIL(t, x->cli[0].closed && x->cli[1].closed, 3000));
+	assert_true(uv_hrtime() - t0 < 200000000ull);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(t->cli[i].opened, 0);
+		assert_int_equal(t->cli[i].code, 1000);
+		assert_string_equal(t->cli[i].reason, "closed while connecting");
+	}
+	assert_true(!RUN_UNTIL(t, x->cli[0].closed > 1 || x->cli[1].closed > 1, 200));
+	close(fd);
+	t_free(t);
+}
+
 static void test_destroy_live(void **state)
 {
 	(void)state;
@@ -1080,6 +1113,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_enobufs),
 		cmocka_unit_test(test_close_from_text_h),
 		cmocka_unit_test(test_close_while_connecting),
+		cmocka_unit_test(test_close_while_handshaking),
 		cmocka_unit_test(test_destroy_live),
 		cmocka_unit_test(test_destroy_says_goodbye),
 		cmocka_unit_test(test_many),
