@@ -52,7 +52,8 @@ static uint8_t g711_alaw_enc_ref(int pcm)
 	static const int seg_end[8] = {0x1f, 0x3f, 0x7f, 0xff, 0x1ff, 0x3ff, 0x7ff, 0xfff};
 	int mask, seg;
 
-	pcm >>= 3; /* 13-bit */
+	/* 13-bit, flooring like an arithmetic shift without shifting a negative value */
+	pcm = pcm < 0 ? ~(~pcm >> 3) : pcm >> 3;
 	if (pcm >= 0) {
 		mask = 0xd5;
 	} else {

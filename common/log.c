@@ -85,7 +85,7 @@ static size_t log_copy_clean(char *dst, size_t pos, size_t lim, const char *src,
 	static const char hex[] = "0123456789abcdef";
 	size_t i;
 
-	for (i = 0; src[i] && i < max_in; i++) {
+	for (i = 0; i < max_in && src[i]; i++) {
 		unsigned char ch = (unsigned char)src[i];
 		if (ch < 0x20 || ch == 0x7f) {
 			if (pos + 4 > lim)
