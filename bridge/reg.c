@@ -130,6 +130,7 @@ void reg_on_response(reg *r, nua_event_t ev, int status, const char *phrase, nua
 		else
 			log_debug("-", "register: refreshed %s (expires %u s)", r->aor, exp);
 		r->registered = true;
+		sip_policy_refresh(r->ua); /* the registrar's addresses may have moved */
 		r->auth_tries = 0;
 		r->backoff = 0;
 		r->failures = 0;

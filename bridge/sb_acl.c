@@ -120,6 +120,14 @@ size_t sb_acl_count(const sb_acl *a)
 	return a ? a->n : 0;
 }
 
+bool sb_acl_has_default(const sb_acl *a, int family)
+{
+	for (size_t i = 0; a && i < a->n; i++)
+		if (a->e[i].family == family && a->e[i].bits == 0)
+			return true;
+	return false;
+}
+
 static bool prefix_eq(const uint8_t *x, const uint8_t *y, int bits)
 {
 	int full = bits / 8, rest = bits % 8;

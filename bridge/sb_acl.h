@@ -18,4 +18,6 @@ void sb_acl_destroy(sb_acl *a);
 int sb_acl_add(sb_acl *a, const char *entry, char *err, size_t errlen);
 bool sb_acl_match(const sb_acl *a, const struct sockaddr *sa);
 size_t sb_acl_count(const sb_acl *a);
+/* True when an entry of this family (AF_INET/AF_INET6) is a /0 prefix. */
+bool sb_acl_has_default(const sb_acl *a, int family);
 #endif

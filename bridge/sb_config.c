@@ -9,6 +9,8 @@
 #include "err.h"
 #include "log.h"
 #include "sb_acl.h"
+#include "sb_dns.h"
+#include "sb_policy.h"
 
 #define PARAMS "PARAMS"
 
@@ -34,12 +36,16 @@ static const cfg_var sb_vars[] = {
 	{ "STREAM_TOKEN", NULL, "stream-token", CFG_STR, NULL, 0, 0, CFG_SECRET, NULL,
 	  "shared secret sent to voiceproxy as Authorization: Bearer (never logged)" },
 	{ "ALLOWED_SOURCES", NULL, "allowed-sources", CFG_STR, NULL, 0, 0, 0, NULL,
-	  "comma-separated CIDRs allowed to send INVITEs (default: anyone)" },
+	  "comma-separated addresses/CIDRs allowed to send INVITEs, others get 403; \"any\" allows everyone "
+	  "(default: the registrar's addresses + loopback when registered, else loopback + SIP_GATEWAY)" },
+	{ "SIP_GATEWAY", NULL, "sip-gateway", CFG_STR, NULL, 0, 0, 0, NULL,
+	  "gateway(s) allowed to send INVITEs by default, e.g. the HT841's address (hosts, addresses or CIDRs, "
+	  "comma-separated)" },
 	{ "MAX_CALLS", NULL, "max-calls", CFG_INT, "500", 1, 100000, 0, NULL,
 	  "simultaneous calls; beyond it INVITEs get 486" },
-	{ "MAX_INVITE_RATE", NULL, "max-invite-rate", CFG_INT, "0", 0, 100000, 0, NULL,
+	{ "MAX_INVITE_RATE", NULL, "max-invite-rate", CFG_INT, "30", 0, 100000, 0, NULL,
 	  "INVITEs per second accepted from one source address, burst twice that; more get 503 "
-	  "(0 = no limit; 30 suits a bridge reachable from the internet)" },
+	  "(0 = no limit, e.g. for load tests from one host)" },
 	{ "SIP_REGISTER_EXPIRES", NULL, "register-expires", CFG_INT, "600", 60, 86400, 0, NULL,
 	  "REGISTER expiry asked of the registrar (seconds; refreshed before it)" },
 	{ "ANSWER_TIMEOUT", NULL, "answer-timeout", CFG_INT, "10", 1, 120, 0, NULL,
@@ -93,6 +99,21 @@ static const char *nonempty(const cfg *c, const char *name)
 	return s && *s ? s : NULL;
 }
 
+/* A resolved address list must parse; the error names the variable. */
+static int check_list(const char *list, const char *what, char *err, size_t errlen)
+{
+	sb_acl *acl = NULL;
+	char e[200];
+	int rc = sb_acl_parse(&acl, list, e, sizeof(e));
+
+	sb_acl_destroy(acl);
+	if (rc < 0) {
+		const char *why = strstr(e, ": \"");
+		snprintf(err, errlen, "config: %s%s", what, why ? why : ": invalid entry");
+	}
+	return rc;
+}
+
 static int fill(sb_config *o, const cfg *c)
 {
 	char err[256];
@@ -133,9 +154,20 @@ static int fill(sb_config *o, const cfg *c)
 			!o->sip_username ? "SIP_USERNAME" : !o->sip_password ? "SIP_PASSWORD" : "SIP_DOMAIN");
 		return -EINVAL;
 	}
+	o->sip_gateway = nonempty(c, "SIP_GATEWAY");
+	if (o->sip_gateway &&
+	    ((rc = sb_dns_expand(o->sip_gateway, "SIP_GATEWAY", o->gateway_addrs, sizeof(o->gateway_addrs), err,
+				 sizeof(err))) < 0 ||
+	     (rc = check_list(o->gateway_addrs, "SIP_GATEWAY", err, sizeof(err))) < 0)) {
+		fprintf(stderr, "%s\n", err);
+		return rc;
+	}
 	if (o->allowed_sources) {
+		sb_policy_in in = { .allowed = o->allowed_sources };
 		sb_acl *acl = NULL;
-		rc = sb_acl_parse(&acl, o->allowed_sources, err, sizeof(err));
+		bool open, warn;
+		char desc[64];
+		rc = sb_policy_build(&acl, &open, &warn, &in, desc, sizeof(desc), err, sizeof(err));
 		sb_acl_destroy(acl);
 		if (rc < 0) {
 			fprintf(stderr, "%s\n", err);

@@ -24,7 +24,9 @@ typedef struct sb_config {
 	int rtp_min, rtp_max;
 	const char *ws_url;
 	const char *stream_token;   /* secret */
-	const char *allowed_sources; /* CIDR list, NULL = default policy */
+	const char *allowed_sources; /* CIDR list or "any", NULL = default policy (sb_policy.h) */
+	const char *sip_gateway;    /* SIP_GATEWAY as given (hosts, addresses, CIDRs) */
+	char gateway_addrs[1024];   /* SIP_GATEWAY resolved at load: addresses and CIDRs */
 	int max_calls;
 	int invite_rate;            /* per source and second, 0 = unlimited */
 	int reg_expires;            /* seconds asked in REGISTER */

@@ -1,5 +1,5 @@
 /* sip_call: one incoming call as a state machine on the SIP thread:
- * admission (stopping / ALLOWED_SOURCES / MAX_CALLS), the SDP offer, the
+ * admission (stopping / source policy / MAX_INVITE_RATE / MAX_CALLS), the SDP offer, the
  * RTP port, the media start, 180 then 200 once the stream is up (or 503),
  * and teardown from either side. A call is freed once both the dialog
  * (nua handle) and the media side (MEDIA_EV_ENDED) are gone. */
@@ -93,13 +93,6 @@ static void maybe_free(sipcall *c)
 	log_debug(c->cid, "sip: call freed (%u live)", ua->ncalls);
 	call_free(c);
 	sipua_call_gone(ua);
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* Refuse an INVITE we keep no state for. */
@@ -235,6 +228,32 @@ static int build_sdp(sipcall *c, const sip_t *sip, bool delayed)
 	return rc;
 }
 
+/* Descriptors a new call must find free beyond its RTP socket: its WS
+ * socket, one per call still opening its stream (their WS sockets may not
+ * exist yet), and a margin for the stack (TCP peers, DNS). Refusing here
+ * keeps EMFILE away from the stream opening and from live calls. */
+#define SIP_FD_MARGIN 8
+
+static unsigned fd_need(const sipua *ua)
+{
+	unsigned n = 1 + SIP_FD_MARGIN;
+	for (const sipcall *c = ua->calls; c; c = c->next)
+		if (c->state == SC_WAIT_MEDIA)
+			n++;
+	return n;
+}
+
+static void refuse_no_fd(sipua *ua, nua_handle_t *nh, const char *cid, int rc)
+{
+	ua->n_no_fd++;
+	if (sip_now_ms() - ua->nofd_log_ms >= 1000) { /* one line per second at most */
+		ua->nofd_log_ms = sip_now_ms();
+		log_err(cid, "sip: out of file descriptors (%s, %u live calls; raise ulimit -n) -> 503 (%lu refused so far)",
+			rc == -ENFILE ? "ENFILE" : "EMFILE", ua->ncalls, ua->n_no_fd);
+	}
+	reject(nh, 503, "Service Unavailable", NULL);
+}
+
 void sipcall_on_invite(sipua *ua, nua_handle_t *nh, const sip_t *sip)
 {
 	char cid[64], src[80], ipbuf[64];
@@ -260,16 +279,14 @@ void sipcall_on_invite(sipua *ua, nua_handle_t *nh, const sip_t *sip)
 		reject(nh, 503, "Service Unavailable", NULL);
 		return;
 	}
-	if (ua->acl && (!ai || !sb_acl_match(ua->acl, ai->ai_addr))) {
-		ua->n_forbidden++;
-		log_warn(cid, "sip: INVITE from %s not in ALLOWED_SOURCES -> 403 (%lu refused)", src, ua->n_forbidden);
+	if (!sip_policy_allows(ua, ai, cid, src)) {
 		reject(nh, 403, "Forbidden", NULL);
 		return;
 	}
-	if (ua->rate && ai && !sb_rate_allow(ua->rate, ai->ai_addr, now_ms())) {
+	if (ua->rate && ai && !sb_rate_allow(ua->rate, ai->ai_addr, sip_now_ms())) {
 		ua->n_rate_limited++;
-		if (now_ms() - ua->rate_log_ms >= 1000) { /* a flood must not flood the log too */
-			ua->rate_log_ms = now_ms();
+		if (sip_now_ms() - ua->rate_log_ms >= 1000) { /* a flood must not flood the log too */
+			ua->rate_log_ms = sip_now_ms();
 			log_warn(cid, "sip: INVITE flood from %s: over MAX_INVITE_RATE=%d/s -> 503 (%lu refused so far)",
 				 src, ua->cfg->invite_rate, ua->n_rate_limited);
 		}
@@ -290,6 +307,12 @@ void sipcall_on_invite(sipua *ua, nua_handle_t *nh, const sip_t *sip)
 		return;
 	}
 	rc = rtp_sock_alloc(&fd, &port);
+	if (rc == 0 && (rc = sip_fd_headroom(fd, fd_need(ua))) < 0)
+		rtp_sock_free(fd, port);
+	if (rc == -EMFILE || rc == -ENFILE) {
+		refuse_no_fd(ua, nh, cid, rc);
+		return;
+	}
 	if (rc < 0) {
 		ua->n_media_fail++;
 		log_err(cid, "sip: no RTP port free (%d) -> 503", rc);

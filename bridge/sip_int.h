@@ -22,6 +22,7 @@
 #include "media.h"
 #include "sb_acl.h"
 #include "sb_config.h"
+#include "sb_dns.h"
 #include "sb_rate.h"
 #include "sdp.h"
 #include "sip_evq.h"
@@ -63,9 +64,17 @@ struct sipua {
 	media *m;
 	evq *q;
 	reg *reg;
-	sb_acl *acl;
+	sb_acl *acl;            /* who may send INVITEs (sip_policy.c); NULL with acl_open = anyone */
+	bool acl_open;
+	sb_dns *dns;            /* registrar address lookups (registered mode) */
+	char reg_host[256];     /* SIP_DOMAIN's host */
+	char reg_addrs[1024];   /* its addresses as last resolved ("" = not yet) */
+	sb_rate *deny_log;      /* 403 log lines: one per second per source */
+	uint64_t deny_win_ms;   /* ... and at most SIP_DENY_LOG_MAX per second overall */
+	unsigned deny_win_n;
 	sb_rate *rate;          /* INVITE flood limiter, NULL = unlimited */
 	uint64_t rate_log_ms;   /* last "rate limited" log line (one per second at most) */
+	uint64_t nofd_log_ms;   /* last "out of file descriptors" line (same) */
 	sipcall *calls;
 	unsigned ncalls;
 	uint64_t next_key;
@@ -76,7 +85,8 @@ struct sipua {
 	bool grace_over;        /* SHUTDOWN_GRACE_MS elapsed: stop waiting for calls */
 	su_timer_t *grace_timer;
 	/* drop counters (logged at exit; issue 8 wants them counted) */
-	unsigned long n_invites, n_busy, n_no_codec, n_bad_sdp, n_forbidden, n_media_fail, n_refused_stopping, n_rate_limited;
+	unsigned long n_invites, n_busy, n_no_codec, n_bad_sdp, n_forbidden, n_media_fail, n_refused_stopping, n_rate_limited,
+		n_no_fd;
 };
 
 /* sip_call.c */
@@ -92,12 +102,25 @@ void sipcall_media_params(const sipcall *c, media_params *p);
 void sipcall_on_reinvite(sipcall *c, const sip_t *sip);
 void sipcall_on_ack(sipcall *c, const sip_t *sip);
 /* sip_util.c */
+uint64_t sip_now_ms(void); /* monotonic */
+/* 0 when `need` more descriptors can be opened now (probed by duplicating
+ * fd, capped at 64), else -EMFILE / -ENFILE. */
+int sip_fd_headroom(int fd, unsigned need);
 void sip_sanitize(char *dst, size_t cap, const char *src);
 void sip_url_who(char *dst, size_t cap, const sip_addr_t *a);
 void sip_pick_local_addr(struct sipua *ua, sipcall *c, const char *peer);
 /* The SDP of a request body (plain or in a multipart part). 0 / -ENOENT / -EBADMSG. */
 int sip_body_sdp(const sip_t *sip, const char **sdp, size_t *len);
 void sip_describe_src(char *buf, size_t cap, const su_addrinfo_t *ai, const char **ip_out, char *ip, size_t ipcap);
+/* sip_policy.c: ALLOWED_SOURCES / SIP_GATEWAY / registrar addresses. */
+int sip_policy_init(struct sipua *ua);
+void sip_policy_destroy(struct sipua *ua);
+/* Registration succeeded or was refreshed: re-resolve the registrar. */
+void sip_policy_refresh(struct sipua *ua);
+/* On every SIP-thread wakeup: apply a finished lookup. */
+void sip_policy_poll(struct sipua *ua);
+/* Admission: true = allowed; else counted, logged (rate-limited), caller sends 403. */
+bool sip_policy_allows(struct sipua *ua, const su_addrinfo_t *ai, const char *cid, const char *src);
 /* reg.c hooks */
 int reg_new(reg **out, struct sipua *ua);
 void reg_destroy(reg *r);

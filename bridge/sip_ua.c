@@ -152,6 +152,8 @@ static void ua_on_queue(uint64_t key, int ev, const char *reason, void *arg)
 
 	if (ev)
 		sipcall_on_media(ua, key, (media_event)ev, reason);
+	else
+		sip_policy_poll(ua);
 	if (ua->stop_req && !ua->stopping)
 		ua_begin_stop(ua);
 }
@@ -192,7 +194,7 @@ static void ua_url(const sb_config *conf, char *buf, size_t cap)
 int sipua_new(sipua **out, const sb_config *conf)
 {
 	sipua *ua;
-	char url[256], err[256];
+	char url[256];
 	int rc = -ENOMEM;
 
 	*out = NULL;
@@ -205,10 +207,6 @@ int sipua_new(sipua **out, const sb_config *conf)
 	}
 	ua->cfg = conf;
 	ua->next_key = 1;
-	if (conf->allowed_sources && (rc = sb_acl_parse(&ua->acl, conf->allowed_sources, err, sizeof(err))) < 0) {
-		fprintf(stderr, "%s\n", err);
-		goto out;
-	}
 	if (conf->invite_rate > 0 &&
 	    (rc = sb_rate_new(&ua->rate, conf->invite_rate, 2.0 * conf->invite_rate, 4096)) < 0)
 		goto out;
@@ -218,6 +216,8 @@ int sipua_new(sipua **out, const sb_config *conf)
 		goto out;
 	}
 	if ((rc = evq_new(&ua->q, ua->root, ua_on_queue, ua)) < 0)
+		goto out;
+	if ((rc = sip_policy_init(ua)) < 0)
 		goto out;
 	ua_url(conf, url, sizeof(url));
 	ua->nua = nua_create(ua->root, ua_callback, ua,
@@ -248,9 +248,9 @@ out:
 int sipua_run(sipua *ua)
 {
 	su_root_run(ua->root);
-	log_info("-", "sip: stopped (invites=%lu busy=%lu no_codec=%lu bad_sdp=%lu forbidden=%lu rate_limited=%lu media_fail=%lu refused_stopping=%lu)",
+	log_info("-", "sip: stopped (invites=%lu busy=%lu no_codec=%lu bad_sdp=%lu forbidden=%lu rate_limited=%lu media_fail=%lu no_fd=%lu refused_stopping=%lu)",
 		 ua->n_invites, ua->n_busy, ua->n_no_codec, ua->n_bad_sdp, ua->n_forbidden, ua->n_rate_limited,
-		 ua->n_media_fail, ua->n_refused_stopping);
+		 ua->n_media_fail, ua->n_no_fd, ua->n_refused_stopping);
 	return 0;
 }
 
@@ -272,7 +272,7 @@ void sipua_destroy(sipua *ua)
 	evq_destroy(ua->q);
 	if (ua->root)
 		su_root_destroy(ua->root);
-	sb_acl_destroy(ua->acl);
+	sip_policy_destroy(ua);
 	sb_rate_destroy(ua->rate);
 	free(ua);
 	su_deinit();

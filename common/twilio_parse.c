@@ -13,7 +13,8 @@
  *    stream side). err names the field: `twilio: media.chunk: ...`.
  *  - The payload is decoded straight into the caller's audio buffer;
  *    ev->u.media.payload points there. jansson builds a small tree per
- *    frame (its allocations are freed before returning).
+ *    frame (its allocations are freed before returning), except for the
+ *    well-formed media/mark frames twilio_fast.c takes without a tree.
  *  - Pure function (no I/O), suitable for a libFuzzer target.
  */
 #include "twilio.h"
@@ -27,6 +28,7 @@
 
 #include "b64.h"
 #include "err.h"
+#include "twilio_int.h"
 
 typedef enum {
 	TWF_OBJ,    /* JSON object (a parent of later rows) */
@@ -212,7 +214,7 @@ static unsigned tw_track_parse(const char *s)
 	return 0;
 }
 
-static int tw_digits(const char *s, size_t n, uint64_t *out)
+int tw_digits(const char *s, size_t n, uint64_t *out)
 {
 	uint64_t v = 0;
 
@@ -357,8 +359,21 @@ static int tw_field_parse(tw_ctx *c, const tw_field *f, json_t *root)
 	return tw_fail(c, -EPROTO, "%s: internal: unknown field kind", f->path);
 }
 
+/* Media (and mark) frames, 50 per second per call and direction, take the
+ * allocation-free scanner (twilio_fast.c); it declines anything unusual,
+ * which then gets the jansson path below with its exact errors. */
 int tw_parse(tw_event *ev, const char *json, size_t len, tw_dir dir,
 	     uint8_t *audio, size_t cap, char *err, size_t errlen)
+{
+	int r = tw_parse_fast(ev, json, len, dir, audio, cap, err, errlen);
+
+	if (r != TW_FAST_DECLINED)
+		return r;
+	return tw_parse_tree(ev, json, len, dir, audio, cap, err, errlen);
+}
+
+int tw_parse_tree(tw_event *ev, const char *json, size_t len, tw_dir dir,
+		  uint8_t *audio, size_t cap, char *err, size_t errlen)
 {
 	tw_ctx c = {ev, dir, audio, cap, err, errlen};
 	const tw_schema *sc = NULL;

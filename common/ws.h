@@ -9,7 +9,9 @@
  * connection with 1003 when binary_h is NULL. Outbound data is copied into a
  * per-connection queue written when the socket is writeable; beyond
  * max_queue bytes ws_send_text returns -ENOBUFS (a slow peer never makes us
- * buffer without limit).
+ * buffer without limit). Queue and reassembly each reuse one buffer per
+ * connection: no allocation per message in the steady state; a buffer over
+ * 16 KiB is released once its burst or big message is done.
  * Lifetime: a ws_conn is owned by the ws module. close_h is the last
  * callback for a connection (also when a client never connected: code 1006
  * and a reason); the ws_conn is freed right after it returns.
@@ -20,6 +22,9 @@
  * ws_ctx_destroy); 1006 when the TCP connection dropped, a connect or
  * handshake failed or timed out. A client refused by the server's HTTP
  * status gets 1006 with a reason starting "HTTP <status>:".
+ * ws_close on a client still connecting (DNS, TCP, TLS or upgrade
+ * pending) drops it at once: close_h comes from the next loop iteration
+ * with that code and the reason "closed while connecting".
  * Inside close_h the conn is finishing: ws_send_text returns -ENOTCONN
  * and ws_close does nothing.
  *

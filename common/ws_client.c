@@ -132,7 +132,10 @@ void ws_client_release(ws_conn *c)
 }
 
 /* The connect timer, also used (at 0 delay) to end a client closed by
- * ws_close() before it had a wsi: close_h always comes from the loop. */
+ * ws_close() while connecting: close_h always comes from the loop.
+ * The wsi is killed synchronously here (a sul callback services no wsi):
+ * a KILL_ASYNC timeout would be overwritten by lws's own stage timeouts
+ * as the TCP connect completes, delaying the end to connect_timeout_ms. */
 static void ws_client_sul_cb(lws_sorted_usec_list_t *sul)
 {
 	ws_conn *c = lws_container_of(sul, ws_conn, sul_connect);
@@ -145,10 +148,11 @@ static void ws_client_sul_cb(lws_sorted_usec_list_t *sul)
 		log_warn(c->log_id, "ws %s: connect timeout after %d ms", c->peer,
 			 c->ctx->opts.connect_timeout_ms);
 	ws_conn_set_reason(c, 1006, "connect timeout");
-	if (!c->wsi) /* still resolving */
+	c->closing = true;
+	if (c->wsi) /* lws reports CLIENT_CONNECTION_ERROR: close_h */
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
+	else /* still resolving */
 		ws_conn_finish(c, 1006, "connect timeout");
-	else
-		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
 	WS_LEAVE(m);
 }
 
@@ -276,9 +280,8 @@ void ws_client_failed(ws_conn *c, struct lws *wsi, const char *in, size_t len)
 		snprintf(reason, sizeof(reason), "HTTP %u: %.*s", st, n, in ? in : "");
 	else
 		snprintf(reason, sizeof(reason), "%.*s", n, in ? in : "connect failed");
-	if (!c->in_connect)
-		log_warn(c->log_id, "ws %s: connection failed: %s", c->peer,
-			 c->close_code ? c->close_reason : reason);
+	if (!c->in_connect && !c->closing) /* not when we dropped it ourselves */
+		log_warn(c->log_id, "ws %s: connection failed: %s", c->peer, reason);
 	ws_conn_finish(c, 1006, reason);
 }
 
@@ -297,7 +300,7 @@ void ws_client_established(ws_conn *c, struct lws *wsi)
 	c->state = WS_ST_OPEN;
 	ws_conn_fill_peer(c, wsi);
 	log_debug(c->log_id, "ws %s: connected", c->peer);
-	if (c->tx_head || c->closing)
+	if (!ws_txq_empty(&c->tx) || c->closing)
 		lws_callback_on_writable(wsi);
 	if (!c->closing && !c->ctx->destroying && c->h.open_h)
 		c->h.open_h(c, c->arg);

@@ -31,7 +31,6 @@ ws_conn *ws_conn_new(ws_ctx *ctx, bool is_client)
 void ws_conn_free(ws_conn *c)
 {
 	ws_ctx *ctx;
-	ws_msg *m;
 
 	if (!c)
 		return;
@@ -47,10 +46,7 @@ void ws_conn_free(ws_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	ctx->nconns--;
-	while ((m = c->tx_head)) {
-		c->tx_head = m->next;
-		free(m);
-	}
+	ws_txq_free(&c->tx);
 	if (c->headers) {
 		for (char **h = c->headers; *h; h++)
 			free(*h);
@@ -255,25 +251,28 @@ static int ws_conn_send_close(ws_conn *c, struct lws *wsi)
 	return 0;
 }
 
+/* Writes the oldest queued message. lws buffers any partial write itself
+ * and holds WRITEABLE back until it is flushed, so the message is done
+ * (and its queue memory reusable) once lws_write returns. */
+static int ws_conn_write_one(ws_conn *c, struct lws *wsi)
+{
+	size_t len;
+	unsigned char *p = ws_txq_peek(&c->tx, &len);
+	int n = lws_write(wsi, p, len, LWS_WRITE_TEXT);
+
+	ws_txq_pop(&c->tx);
+	c->queued -= len;
+	return n < 0 ? -1 : 0;
+}
+
 int ws_conn_writeable(ws_conn *c, struct lws *wsi)
 {
-	ws_msg *m = c->tx_head;
-
-	if (m) {
-		/* lws buffers any partial write itself and holds WRITEABLE
-		 * back until it is flushed, so the message is done here. */
-		int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-
-		c->tx_head = m->next;
-		if (!c->tx_head)
-			c->tx_tail = NULL;
-		c->queued -= m->len;
-		free(m);
-		if (n < 0) {
+	if (!ws_txq_empty(&c->tx)) {
+		if (ws_conn_write_one(c, wsi)) {
 			ws_conn_set_reason(c, 1006, "write failed");
 			return -1;
 		}
-		if (c->tx_head || c->closing)
+		if (!ws_txq_empty(&c->tx) || c->closing)
 			lws_callback_on_writable(wsi);
 		return 0;
 	}
@@ -293,19 +292,10 @@ void ws_conn_goodbye(ws_conn *c)
 		return;
 	ws_conn_set_reason(c, 1001, "going away");
 	c->closing = true;
-	while (c->tx_head && !lws_send_pipe_choked(wsi)) {
-		ws_msg *m = c->tx_head;
-		int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-
-		c->tx_head = m->next;
-		if (!c->tx_head)
-			c->tx_tail = NULL;
-		c->queued -= m->len;
-		free(m);
-		if (n < 0)
+	while (!ws_txq_empty(&c->tx) && !lws_send_pipe_choked(wsi))
+		if (ws_conn_write_one(c, wsi))
 			return;
-	}
-	if (!c->tx_head && !lws_send_pipe_choked(wsi))
+	if (ws_txq_empty(&c->tx) && !lws_send_pipe_choked(wsi))
 		ws_conn_send_close(c, wsi);
 }
 
@@ -322,26 +312,21 @@ void ws_set_handlers(ws_conn *c, const ws_handlers *h, void *arg)
 
 int ws_send_text(ws_conn *c, const char *data, size_t len)
 {
-	ws_msg *m;
+	size_t max = c ? c->ctx->opts.max_queue : 0;
+	int rc;
 
 	if (!c || (!data && len))
 		return -EINVAL;
 	if (c->closing || c->finishing || c->ctx->destroying)
 		return -ENOTCONN;
-	if (len > c->ctx->opts.max_queue - c->queued)
+	if (len > max - c->queued)
 		return -ENOBUFS;
-	m = malloc(sizeof(*m) + LWS_PRE + len);
-	if (!m)
-		return -ENOMEM;
-	m->next = NULL;
-	m->len = len;
-	if (len)
-		memcpy(m->buf + LWS_PRE, data, len);
-	if (c->tx_tail)
-		c->tx_tail->next = m;
-	else
-		c->tx_head = m;
-	c->tx_tail = m;
+	/* Payload bytes are limited by max_queue; the buffer (records with
+	 * their headroom) by twice that, so tiny messages stay bounded too. */
+	rc = ws_txq_push(&c->tx, data, len,
+			 max > SIZE_MAX / 4 ? SIZE_MAX / 2 : 2 * max + WS_TXQ_SLACK);
+	if (rc)
+		return rc;
 	c->queued += len;
 	if (c->state == WS_ST_OPEN && c->wsi)
 		lws_callback_on_writable(c->wsi);
@@ -354,22 +339,20 @@ void ws_close(ws_conn *c, int code, const char *reason)
 		return;
 	if (code < 1000 || code > 4999 || code == 1005 || code == 1006 || code == 1015)
 		code = 1000; /* not sendable in a close frame */
-	ws_conn_set_reason(c, code, reason);
 	c->closing = true;
-	if (!c->wsi) {
-		/* Client still resolving: close_h from the loop, not from here. */
-		if (c->is_client && c->notify)
+	if (c->is_client && c->state != WS_ST_OPEN) {
+		/* Still connecting (DNS, TCP, TLS or upgrade): no frame to send;
+		 * drop it from the loop's next turn, close_h then. */
+		ws_conn_set_reason(c, code, "closed while connecting");
+		if (c->notify)
 			ws_client_close_pending(c);
 		return;
 	}
-	if (c->state == WS_ST_OPEN) {
+	ws_conn_set_reason(c, code, reason);
+	if (c->wsi && c->state == WS_ST_OPEN) {
 		/* Queued messages go first, then the close frame. */
 		lws_callback_on_writable(c->wsi);
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
-	} else if (c->is_client) {
-		/* Still connecting: no frame to send, just drop the socket. */
-		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
-		lws_cancel_service(c->ctx->lws);
 	}
 	/* server between accept_h and ESTABLISHED: ESTABLISHED requests the write */
 }

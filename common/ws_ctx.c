@@ -1,7 +1,6 @@
 /* ws_ctx: one lws_context per ws_ctx on the caller's (foreign) libuv loop,
  * and the single lws protocol callback that routes lws events to ws_conn. */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,7 +25,8 @@ static void ws_lws_log(int level, const char *line)
 }
 
 static pthread_once_t ws_log_once = PTHREAD_ONCE_INIT;
-static atomic_bool ws_ssl_inited;
+static pthread_mutex_t ws_ssl_mu = PTHREAD_MUTEX_INITIALIZER;
+static bool ws_ssl_inited; /* under ws_ssl_mu */
 
 static void ws_log_setup(void)
 {
@@ -64,7 +64,7 @@ static int ws_dispatch(ws_lwsmem *m, struct lws *wsi, enum lws_callback_reasons 
 			return -1;
 		c->state = WS_ST_OPEN;
 		ws_conn_fill_peer(c, wsi);
-		if (c->tx_head || c->closing)
+		if (!ws_txq_empty(&c->tx) || c->closing)
 			lws_callback_on_writable(wsi);
 		return 0;
 
@@ -256,11 +256,6 @@ int ws_ctx_new(ws_ctx **out, uv_loop_t *loop, const ws_opts *opts)
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
 		       LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
-	/* OpenSSL init once per process: lws 4.1 re-allocates its global
-	 * SSL_CTX ex-data index on every such init, and the client SSL_CTX of
-	 * any context created before can then no longer be found and freed. */
-	if (atomic_exchange(&ws_ssl_inited, true) == false)
-		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.foreign_loops = loops;
 	info.user = m;
 	info.pcontext = &m->lws;
@@ -270,7 +265,22 @@ int ws_ctx_new(ws_ctx **out, uv_loop_t *loop, const ws_opts *opts)
 	info.max_http_header_pool = 1024;
 	/* Stage timeouts of lws (connect, handshake) also bound our clients. */
 	info.timeout_secs = (ctx->opts.connect_timeout_ms + 999) / 1000;
+	/* OpenSSL init (DO_SSL_GLOBAL_INIT on the context) once per process.
+	 * lws 4.1's lws_context_init_ssl_library() re-acquires the global
+	 * openssl_SSL_CTX_private_data_index on every such init, and
+	 * lws_ssl_destroy_client_ctx() finds a vhost's client SSL_CTX refcount
+	 * (tcr) through that index: the client SSL_CTX (~720 KB: the CA store)
+	 * of every context alive at a later init is never freed. (Upstream
+	 * later guarded it with openssl_ex_indexes_acquired.) The mutex makes
+	 * a context created on another thread wait until the first init is
+	 * done, so its vhost stores its tcr under the final index. */
+	pthread_mutex_lock(&ws_ssl_mu);
+	if (!ws_ssl_inited)
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	ctx->lws = lws_create_context(&info);
+	if (ctx->lws)
+		ws_ssl_inited = true;
+	pthread_mutex_unlock(&ws_ssl_mu);
 	m->lws = ctx->lws;
 	if (!ctx->lws) {
 		log_err("-", "ws: lws_create_context failed");
@@ -284,6 +294,8 @@ int ws_ctx_new(ws_ctx **out, uv_loop_t *loop, const ws_opts *opts)
 	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 	info.protocols = m->protos;
 	info.retry_and_idle_policy = ctx->idle_policy;
+	/* On a vhost this flag only asks for its client SSL_CTX (no library
+	 * init happens at vhost creation). */
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	/* System CA store; SSL_CERT_FILE (OpenSSL's usual variable) overrides. */
 	ca = getenv("SSL_CERT_FILE");

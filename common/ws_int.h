@@ -15,15 +15,17 @@
 
 #define WS_RX_BUFFER 4096          /* lws per-connection rx chunk size */
 #define WS_RX_KEEP (16 * 1024)     /* reassembly buffer kept across messages */
+#define WS_TX_KEEP (16 * 1024)     /* send buffer kept while the queue is empty */
+#define WS_TXQ_SLACK 4096          /* send buffer beyond 2 x max_queue (headroom) */
 #define WS_CLOSE_REASON_MAX 123    /* RFC 6455: 125 bytes minus the code */
 #define WS_PROTO_NAME "voixia-ws"
 #define WS_PROTO_ALIAS_MAX 64
 
-typedef struct ws_msg {
-	struct ws_msg *next;
-	size_t len;
-	unsigned char buf[]; /* LWS_PRE headroom, then len bytes */
-} ws_msg;
+/* Outbound FIFO of whole messages in one reused buffer (ws_txq.c). */
+typedef struct ws_txq {
+	unsigned char *buf;
+	size_t cap, head, tail; /* records live in buf[head, tail) */
+} ws_txq;
 
 typedef struct ws_listener {
 	struct ws_listener *next;
@@ -79,8 +81,8 @@ struct ws_conn {
 	size_t rx_len, rx_cap;
 	bool rx_binary;
 	/* outbound FIFO */
-	ws_msg *tx_head, *tx_tail;
-	size_t queued;
+	ws_txq tx;
+	size_t queued; /* payload bytes in tx */
 	char peer[64];
 	char log_id[48]; /* call id on our log lines, "-" until set */
 };
@@ -136,6 +138,15 @@ void ws_conn_goodbye(ws_conn *c);
 #define WS_LEAVE(m) ((m)->depth--)
 int ws_ctx_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		    void *in, size_t len);
+
+/* ws_txq.c: push copies len bytes (limit: max bytes the queue may hold,
+ * record overhead included) -> 0, -ENOBUFS, -ENOMEM; peek returns the
+ * oldest payload (LWS_PRE writable bytes before it) or NULL. */
+int ws_txq_push(ws_txq *q, const void *data, size_t len, size_t limit);
+unsigned char *ws_txq_peek(const ws_txq *q, size_t *len);
+void ws_txq_pop(ws_txq *q);
+void ws_txq_free(ws_txq *q);
+#define ws_txq_empty(q) ((q)->head == (q)->tail)
 
 /* ws_server.c */
 int ws_server_confirm_upgrade(ws_ctx *ctx, struct lws *wsi);

@@ -82,6 +82,10 @@ unsigned dash_spooled(const dash *d);
  * dash_pending() == 0 before dash_destroy. What is left stays journaled. */
 unsigned dash_pending(const dash *d);
 void dash_flush(dash *d);
+/* Durable POSTs whose journal write failed (disk full, SPOOL_DIR unusable)
+ * since start: they are retried from memory only, and a waiting tool call
+ * is told the request could not be confirmed (never "noted"). */
+unsigned dash_journal_failures(const dash *d);
 
 /* calllog: the record of one call, POSTed to /api/calls at its end. */
 typedef struct calllog calllog;

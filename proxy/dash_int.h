@@ -33,6 +33,7 @@ struct dash {
 	dpost *posts;               /* durable deliveries not yet finished */
 	unsigned spooled;           /* of those, the ones on disk */
 	unsigned inflight;          /* retry attempts on the wire */
+	unsigned journal_failures;  /* durable POSTs that could not be journaled */
 	bool replayed;
 	uv_timer_t imm;             /* runs answers known at once, off the caller's stack */
 	bool imm_armed;

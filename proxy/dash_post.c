@@ -23,6 +23,7 @@ struct dpost {
 	char wname[SPOOL_NAME_SIZE]; /* written by the worker thread only */
 	unsigned attempts;
 	bool last_net_err;
+	bool unjournaled;      /* the journal write failed: memory only */
 	uv_timer_t timer;
 	hc_req *http;
 	uv_work_t work;
@@ -40,7 +41,30 @@ static const char noted_json[] =
 	"temporarily unreachable. The request is saved and will be delivered automatically; "
 	"tell the caller it has been noted.\"}";
 
+/* Neither accepted nor on disk: the model must not promise anything. */
+static const char unconfirmed_json[] =
+	"{\"status\":\"not_confirmed\",\"delivered\":false,\"message\":\"The restaurant system "
+	"could not confirm this request. Do not tell the caller it is noted: tell them the "
+	"restaurant will call them back to confirm.\"}";
+
 static void attempt(dpost *dp);
+
+/* A journal write failed, or there is no journal: keep trying from memory,
+ * but say so (log with the call id, /health counter). */
+static void journal_failed(dpost *dp, const char *why)
+{
+	dp->d->journal_failures++;
+	dp->unjournaled = true;
+	log_err(dp->e.call_sid, "dash: %s %s NOT journaled (%s): retried from memory only, lost if "
+		"voiceproxy stops%s", dp->e.kind, dp->e.key, why,
+		dp->waiter ? "; the model is told it is not confirmed" : "");
+}
+
+/* What a waiting tool call hears when the dashboard did not accept yet. */
+static const char *pending_answer(const dpost *dp)
+{
+	return dp->unjournaled ? unconfirmed_json : noted_json;
+}
 
 static void dp_link(dash *d, dpost *dp)
 {
@@ -131,9 +155,8 @@ static void work_done(uv_work_t *w, int status)
 	if (dp->work_op == OP_PUT) {
 		memcpy(dp->name, dp->wname, sizeof(dp->name));
 		if (dp->work_rc < 0) {
-			log_err(sid, "dash: journal write for %s %s failed (%s): kept in memory only",
-				dp->e.kind, dp->e.key, strerror(-dp->work_rc));
 			dp->name[0] = '\0';
+			journal_failed(dp, strerror(-dp->work_rc));
 		} else {
 			d->spooled++;
 			log_debug(sid, "dash: %s %s journaled as %s", dp->e.kind, dp->e.key, dp->name);
@@ -257,7 +280,7 @@ static void on_answer(const hc_resp *r, void *arg)
 			 dp->e.kind, dp->e.path, why, dp->attempts,
 			 dp->name[0] ? "journaled" : "NOT journaled (memory only)",
 			 (double)uv_timer_get_due_in(&dp->timer) / 1000.0);
-		answer_waiter(dp, noted_json);
+		answer_waiter(dp, pending_answer(dp));
 		return;
 	}
 	/* Refused for good: retrying cannot help; keep it for a human. */
@@ -299,7 +322,7 @@ static void attempt(dpost *dp)
 		log_err(dp->e.call_sid, "dash: cannot start POST %s (%s)", dp->e.path, strerror(-rc));
 		dp->attempts++;
 		schedule_retry(dp);
-		answer_waiter(dp, noted_json);
+		answer_waiter(dp, pending_answer(dp));
 		return;
 	}
 	d->inflight++;
@@ -335,8 +358,7 @@ int dash_post_durable(dash *d, spool_entry *e, dash_req *waiter)
 		waiter->dp = dp;
 	/* Journal first: once the model hears "noted", the entry is on disk. */
 	if (!d->sref || queue_work(dp, OP_PUT) < 0) {
-		log_warn(dp->e.call_sid, "dash: %s %s not journaled (no usable SPOOL_DIR)",
-			 dp->e.kind, dp->e.key);
+		journal_failed(dp, d->sref ? "thread pool unavailable" : "no usable SPOOL_DIR");
 		attempt(dp);
 	}
 	return 0;
@@ -448,6 +470,8 @@ unsigned dash_pending(const dash *d)
 		n++;
 	return n;
 }
+
+unsigned dash_journal_failures(const dash *d) { return d ? d->journal_failures : 0; }
 
 void dash_flush(dash *d)
 {

@@ -7,6 +7,7 @@
 
 #include "acc.h"
 #include "config.h"
+#include "fallback.h"
 #include "log.h"
 #include "vcall.h"
 #include "vhttp.h"
@@ -48,8 +49,10 @@ static void conf_from(vp_conf *o, const cfg *c)
 static void on_stats(uv_timer_t *t)
 {
 	(void)t;
-	if (V.dash)
+	if (V.dash) {
 		atomic_store(&V.spooled, dash_spooled(V.dash));
+		atomic_store(&V.journal_failures, dash_journal_failures(V.dash));
+	}
 	vcall_sweep(&V);
 }
 
@@ -60,27 +63,58 @@ static void close_cb(uv_handle_t *h)
 
 static void finish(void)
 {
+	acc_stop(V.acc);
 	uv_close((uv_handle_t *)&sig_int, close_cb);
 	uv_close((uv_handle_t *)&sig_term, close_cb);
 	uv_close((uv_handle_t *)&t_stats, close_cb);
 	uv_close((uv_handle_t *)&t_drain, close_cb);
 	ws_ctx_destroy(V.ws_srv);
 	V.ws_srv = V.ws_cli = NULL;
+	/* what is still pending stays in SPOOL_DIR for the next start; journal
+	 * writes in the thread pool finish while the loop runs on */
 	dash_destroy(V.dash);
 	V.dash = NULL;
 }
 
+/* Graceful shutdown, every 20 ms: live calls may finish on their own until
+ * the grace period minus a reserve kept for the journal; then the rest are
+ * ended ("shutdown"), the journal is flushed once (retries now), and we
+ * wait for the dashboard to accept what is pending, until the grace ends. */
 static void on_drain(uv_timer_t *t)
 {
-	uint64_t waited = uv_now(V.loop) - t_stop;
+	static bool cut, flushed;
+	uint64_t waited = uv_now(V.loop) - t_stop, grace = (uint64_t)V.conf.shutdown_grace_ms;
+	uint64_t reserve = grace / 4 < 1000 ? grace / 4 : 1000;
+	unsigned live = atomic_load(&V.live), pending;
 
 	(void)t;
-	if (V.calls && waited < (uint64_t)V.conf.shutdown_grace_ms)
+	if (!cut) {
+		if (live && waited + reserve < grace)
+			return;
+		if (live)
+			log_warn("-", "shutdown: grace period over: ending %u live call(s)", live);
+		vcall_end_all(&V, "shutdown");
+		cut = true;
+	}
+	if (V.calls && waited < grace)
+		return; /* both sides of the last calls are closing */
+	if (!flushed) {
+		flushed = true;
+		dash_flush(V.dash);
+	}
+	pending = dash_pending(V.dash);
+	if (pending && waited < grace)
 		return;
 	if (V.calls)
 		log_warn("-", "shutdown: grace period over with calls still closing");
-	else if (waited < 300 && waited < (uint64_t)V.conf.shutdown_grace_ms)
-		return; /* a moment for the last call logs to leave */
+	if (pending)
+		log_warn("-", "shutdown: %u dashboard request(s) not accepted yet: they stay journaled "
+			      "for the next start", pending);
+	if (pending && dash_journal_failures(V.dash))
+		log_err("-", "shutdown: %u request(s) could not be journaled since start (see the "
+			     "NOT journaled lines): those still pending are lost", dash_journal_failures(V.dash));
+	else
+		log_info("-", "shutdown: journal flushed, nothing left to deliver");
 	uv_timer_stop(&t_drain);
 	finish();
 }
@@ -94,13 +128,11 @@ static void on_signal(uv_signal_t *s, int signum)
 		uv_stop(V.loop);
 		return;
 	}
-	log_info("-", "%s: stop accepting, ending %u live call(s)", strsignal(signum),
-		 atomic_load(&V.live));
-	V.stopping = true;
-	acc_stop(V.acc);
-	vcall_end_all(&V, "shutdown");
+	log_info("-", "%s: stop accepting, %u live call(s) may finish within %d ms", strsignal(signum),
+		 atomic_load(&V.live), V.conf.shutdown_grace_ms);
+	V.stopping = true; /* new streams get 503 (acc.c, vcall.c) */
 	t_stop = uv_now(V.loop);
-	uv_timer_start(&t_drain, on_drain, 20, 20);
+	uv_timer_start(&t_drain, on_drain, 0, 20);
 }
 
 int main(int argc, char **argv)
@@ -117,7 +149,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "voiceproxy: out of memory\n");
 		return 2;
 	}
-	r = cfg_load(c, argc, argv, NULL, NULL, NULL,
+	r = cfg_load(c, argc, argv, vp_cfg_extra_opts, vp_cfg_extra, NULL,
 		     "Usage: voiceproxy [--option value]...\n"
 		     "Twilio webhook + media-stream server relaying calls to the OpenAI Realtime API.\n",
 		     "voiceproxy " VP_VERSION);
@@ -138,6 +170,16 @@ int main(int argc, char **argv)
 	}
 	V.loop = uv_default_loop();
 	conf_from(&V.conf, c);
+	{
+		uint8_t *fa = NULL;
+		size_t fl = 0;
+		if (fb_load(cfg_str(c, "FALLBACK_AUDIO"), &fa, &fl, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			goto out;
+		}
+		V.conf.fb_audio = fa;
+		V.conf.fb_audio_len = fl;
+	}
 	if (V.conf.openai_key)
 		snprintf(V.auth_header, sizeof(V.auth_header), "Authorization: Bearer %s", V.conf.openai_key);
 	if (!V.conf.twilio_token && !V.conf.stream_token)
@@ -163,6 +205,8 @@ int main(int argc, char **argv)
 	dopts.ai_timeout_ms = cfg_int(c, "DASHBOARD_AI_TIMEOUT_MS");
 	dopts.tool_timeout_ms = cfg_int(c, "DASHBOARD_TOOL_TIMEOUT_MS");
 	dopts.api_token = str_or_null(c, "DASHBOARD_TOKEN");
+	dopts.retry_min_ms = cfg_int(c, "DASHBOARD_RETRY_MIN_MS");
+	dopts.retry_max_ms = cfg_int(c, "DASHBOARD_RETRY_MAX_MS");
 	if ((r = dash_new(&V.dash, V.loop, &dopts)) < 0) {
 		log_err("-", "dashboard client: %s", strerror(-r));
 		rc = 1;
@@ -205,6 +249,7 @@ out:
 		dash_destroy(V.dash);
 	if (V.loop)
 		uv_loop_close(V.loop);
+	free((void *)V.conf.fb_audio);
 	cfg_destroy(c);
 	return rc;
 }

@@ -16,14 +16,31 @@ static void oa_open(ws_conn *conn, void *arg);
 static void oa_text(ws_conn *conn, const char *data, size_t len, void *arg);
 static void oa_close(ws_conn *conn, int code, const char *reason, void *arg);
 static const ws_handlers oa_h = { .open_h = oa_open, .text_h = oa_text, .close_h = oa_close };
+static void send_dtmf(vcall *c, char digit);
 
-static void oa_failed(vcall *c, const char *why)
+void relay_failed(vcall *c, const char *end_reason, const char *why)
 {
+	char buf[256];
+	int n;
+
 	if (c->oa_failed || c->ended)
 		return;
 	c->oa_failed = true;
+	snprintf(c->fail_reason, sizeof(c->fail_reason), "%s", end_reason);
+	snprintf(c->fail_why, sizeof(c->fail_why), "%s", why);
 	atomic_fetch_add(&c->v->st.openai_failures, 1);
-	fb_openai_failed(c->v, c, why);
+	log_warn(c->id, "realtime: %s (%s)", why, end_reason);
+	/* this session is over: no more model audio or API cost */
+	if (c->oa)
+		ws_close(c->oa, 1000, "session failed");
+	/* the agent's unfinished sentence must not run into the prompt */
+	if (c->stream && c->started && play_playing(&c->play) &&
+	    (n = tw_fmt_clear(buf, sizeof(buf), c->stream_sid)) > 0) {
+		vc_send_stream(c, buf, (size_t)n);
+		play_init(&c->play);
+	}
+	if (c->started) /* else on_start runs it: the caller's number is needed */
+		fb_openai_failed(c->v, c, c->fail_reason, c->fail_why);
 }
 
 int relay_connect(vcall *c)
@@ -74,7 +91,7 @@ static void try_session(vcall *c)
 	if (!su || vc_send_oa(c, su, strlen(su)) < 0) {
 		free(su);
 		free(instr);
-		oa_failed(c, "cannot send session.update");
+		relay_failed(c, "openai_error", "cannot send session.update");
 		return;
 	}
 	free(su);
@@ -98,6 +115,9 @@ static void try_session(vcall *c)
 	free(c->pre);
 	c->pre = NULL;
 	c->pre_len = 0;
+	for (size_t i = 0; i < c->dtmf_pre_n; i++)
+		send_dtmf(c, c->dtmf_pre[i]);
+	c->dtmf_pre_n = 0;
 	log_info(c->id, "session.update sent (voice %s, %zu tools%s)", s.voice,
 		 s.tools ? json_array_size(s.tools) : 0, greeting && *greeting ? ", greeting" : "");
 	free(instr);
@@ -129,6 +149,8 @@ void relay_start(vcall *c)
 		c->log = NULL;
 		log_warn(c->id, "no call log for this call (out of memory)");
 	}
+	if (c->oa_failed)
+		return; /* the fallback runs instead (vcall's on_start) */
 	if (v->dash)
 		r = dash_fetch_ai(v->dash, &c->ci, on_ai, c, &req);
 	if (r < 0) {
@@ -170,6 +192,32 @@ void relay_caller_audio(vcall *c, const char *b64, size_t b64len, const uint8_t 
 	}
 	if (r > 0)
 		vc_send_oa(c, c->obuf, (size_t)r);
+}
+
+static void send_dtmf(vcall *c, char digit)
+{
+	char text[16], buf[256];
+	int n;
+
+	snprintf(text, sizeof(text), "[DTMF %c]", digit);
+	n = rt_fmt_user_text(buf, sizeof(buf), text);
+	if (n > 0)
+		vc_send_oa(c, buf, (size_t)n);
+}
+
+/* Keypresses reach the model as text it reads at its next turn (e.g. a
+ * menu choice or a number typed on the keypad); no response.create per
+ * digit, so the agent is not interrupted by each press. */
+void relay_dtmf(vcall *c, char digit)
+{
+	if (c->oa_failed)
+		return;
+	if (!c->session_sent) {
+		if (c->dtmf_pre_n < VC_DTMF_PRE)
+			c->dtmf_pre[c->dtmf_pre_n++] = digit;
+		return;
+	}
+	send_dtmf(c, digit);
 }
 
 static void free_tool(vcall *c, vc_tool *t)
@@ -329,7 +377,7 @@ static void on_error(vcall *c, const rt_event *ev)
 	    !(ev->err_code && (strstr(ev->err_code, "api_key") || strstr(ev->err_code, "expired"))))
 		return;
 	snprintf(why, sizeof(why), "error event (%s)", ev->err_code ? ev->err_code : ev->err_type ? ev->err_type : "?");
-	oa_failed(c, why);
+	relay_failed(c, "openai_error", why);
 }
 
 static void oa_open(ws_conn *conn, void *arg)
@@ -351,7 +399,7 @@ static void oa_text(ws_conn *conn, const char *data, size_t len, void *arg)
 	int r;
 
 	(void)conn;
-	if (c->ended)
+	if (c->ended || c->oa_failed)
 		return;
 	r = rt_scan_delta(&ev, data, len); /* the hot event, without a JSON tree */
 	if (r == 0) {
@@ -410,6 +458,23 @@ static void oa_text(ws_conn *conn, const char *data, size_t len, void *arg)
 	rt_event_clear(&ev);
 }
 
+/* Which failure, for the call log's endReason: a refused upgrade reads
+ * "HTTP <status>: …" (ws.h). */
+static const char *close_reason_kind(bool was_open, const char *reason)
+{
+	unsigned st = 0;
+
+	if (was_open)
+		return "openai_dropped";
+	if (reason && sscanf(reason, "HTTP %u", &st) == 1) {
+		if (st == 401 || st == 403)
+			return "openai_auth";
+		if (st == 429)
+			return "openai_rate_limited";
+	}
+	return "openai_unreachable";
+}
+
 static void oa_close(ws_conn *conn, int code, const char *reason, void *arg)
 {
 	vcall *c = arg;
@@ -420,7 +485,7 @@ static void oa_close(ws_conn *conn, int code, const char *reason, void *arg)
 	if (!c->ended) {
 		snprintf(why, sizeof(why), "%s (%d %s)",
 			 c->oa_open ? "connection closed mid-call" : "unreachable", code, reason ? reason : "");
-		oa_failed(c, why);
+		relay_failed(c, close_reason_kind(c->oa_open, reason), why);
 	}
 	c->oa_open = false;
 	vc_maybe_free(c);

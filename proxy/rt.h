@@ -69,6 +69,9 @@ int rt_fmt_truncate(char *buf, size_t cap, const char *item_id, long audio_end_m
 /* instructions NULL = a plain {"type":"response.create"} */
 int rt_fmt_response_create(char *buf, size_t cap, const char *instructions);
 int rt_fmt_fc_output(char *buf, size_t cap, const char *call_id, const char *output);
+/* conversation.item.create: a user message with one input_text part (e.g.
+ * "[DTMF 5]"); no response.create goes with it. */
+int rt_fmt_user_text(char *buf, size_t cap, const char *text);
 
 typedef struct rt_session {
 	const char *instructions;

@@ -66,6 +66,19 @@ int rt_fmt_fc_output(char *buf, size_t cap, const char *call_id, const char *out
 	return done(r, pos);
 }
 
+int rt_fmt_user_text(char *buf, size_t cap, const char *text)
+{
+	size_t pos = 0;
+	int r = jw_raw(buf, cap, &pos,
+		       "{\"type\":\"conversation.item.create\",\"item\":{\"type\":\"message\",\"role\":\"user\","
+		       "\"content\":[{\"type\":\"input_text\",\"text\":");
+	if (!r)
+		r = jw_str(buf, cap, &pos, text);
+	if (!r)
+		r = jw_raw(buf, cap, &pos, "}]}}");
+	return done(r, pos);
+}
+
 /* Only the fields the live API accepts on a function tool. */
 static json_t *clean_tool(const json_t *t)
 {

@@ -99,6 +99,8 @@ void vcall_end(vcall *c, const char *reason)
 	if (c->ended)
 		return;
 	c->ended = true;
+	if (c->fail_reason[0]) /* the call log says which failure, however it ended */
+		reason = c->fail_reason;
 	atomic_fetch_sub(&v->live, 1);
 	uv_timer_stop(&c->timer);
 	relay_cancel(c);
@@ -224,11 +226,8 @@ int vcall_accept(ws_conn *conn, const ws_request *rq, void *arg)
 	log_info(c->id, "stream accepted from %s", ws_peer(conn));
 	/* an idle stream must not hold a slot and a Realtime session */
 	vcall_end_after(c, VC_START_MS, "no_start");
-	if (relay_connect(c) < 0) {
-		c->oa_failed = true;
-		atomic_fetch_add(&v->st.openai_failures, 1);
-		fb_openai_failed(v, c, "cannot start a connection to OPENAI_REALTIME_URL");
-	}
+	if (relay_connect(c) < 0)
+		relay_failed(c, "openai_unreachable", "cannot start a connection to OPENAI_REALTIME_URL");
 	return 0;
 }
 
@@ -284,6 +283,8 @@ static void on_start(vcall *c, const tw_event *ev)
 	log_info(c->id, "stream %s started (restaurant %s)", c->stream_sid,
 		 c->restaurant_id[0] ? c->restaurant_id : "-");
 	relay_start(c);
+	if (c->oa_failed) /* failed before start: now the caller can be told */
+		fb_openai_failed(c->v, c, c->fail_reason, c->fail_why);
 }
 
 /* The payload's base64 text inside the frame, to forward without decoding
@@ -366,7 +367,9 @@ static void stream_text(ws_conn *conn, const char *data, size_t len, void *arg)
 			log_debug(c->id, "mark %s: not pending (ignored)", ev.u.mark.name);
 		break;
 	case TW_DTMF:
-		log_info(c->id, "dtmf %c", ev.u.dtmf.digit);
+		log_debug(c->id, "dtmf %c", ev.u.dtmf.digit);
+		if (c->started) /* harmless before start: ignored */
+			relay_dtmf(c, ev.u.dtmf.digit);
 		break;
 	case TW_STOP:
 		vcall_end(c, "caller_hangup");

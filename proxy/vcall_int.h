@@ -14,6 +14,7 @@
 #define VC_END_MARK "vx-end"
 #define VC_END_CALL_MAX_MS 30000 /* goodbye never holds a call longer */
 #define VC_START_MS 10000       /* a stream must send `start` within this */
+#define VC_DTMF_PRE 32           /* keypresses kept until the session is set up */
 #define VC_IDLE_MS 30000        /* a started stream silent this long is dead (Twilio sends media continuously) */
 
 typedef struct vc_tool {
@@ -50,8 +51,12 @@ struct vcall {
 	play play;
 	uint8_t *pre;               /* VC_PRE_MAX bytes, freed at session set-up */
 	size_t pre_len;
+	char dtmf_pre[VC_DTMF_PRE + 1]; /* keypresses before the session was set up */
+	size_t dtmf_pre_n;
 	uv_timer_t timer;
 	char pending_reason[64];
+	char fail_reason[32];       /* endReason once the Realtime API failed (sticky) */
+	char fail_why[200];         /* what failed, for the log and the message */
 	int close_code;             /* for the stream side, 0 = 1000 */
 	uint64_t frames_in, frames_out, bytes_in, bytes_out;
 	uint8_t audio[TW_MEDIA_MAX]; /* decoded caller audio (scratch) */
@@ -64,6 +69,11 @@ int relay_connect(vcall *c);
 void relay_start(vcall *c);     /* stream started: fetch the agent set-up */
 void relay_caller_audio(vcall *c, const char *b64, size_t b64len, const uint8_t *audio, size_t n);
 void relay_cancel(vcall *c);    /* cancel dashboard requests (call ending) */
+void relay_dtmf(vcall *c, char digit); /* a keypress -> "[DTMF d]" user message */
+/* The Realtime side failed: end_reason is the call log's endReason
+ * (openai_unreachable, openai_auth, openai_rate_limited, openai_error,
+ * openai_dropped). Once per call; runs the fallback when started. */
+void relay_failed(vcall *c, const char *end_reason, const char *why);
 
 /* vcall.c */
 int vc_obuf(vcall *c, size_t need); /* make c->obuf hold need bytes */

@@ -82,14 +82,15 @@ static enum MHD_Result health(vhttp *h, struct MHD_Connection *con)
 		 "\"max_calls\":%u,\"calls_total\":%lu,\"refused_auth\":%lu,\"refused_full\":%lu,"
 		 "\"bad_streams\":%lu,\"openai_failures\":%lu,\"bad_openai_events\":%lu,"
 		 "\"audio_dropped\":%lu,\"webhook_refused\":%lu,\"dropped_connections\":%lu,"
-		 "\"spooled\":%u}\n",
+		 "\"spooled\":%u,\"journal_failures\":%u,\"fallbacks\":%lu}\n",
 		 v->stopping ? "stopping" : "ok", VP_VERSION, atomic_load(&v->live), v->conf.max_calls,
 		 atomic_load(&v->st.calls_total), atomic_load(&v->st.refused_auth),
 		 atomic_load(&v->st.refused_full), atomic_load(&v->st.bad_stream),
 		 atomic_load(&v->st.openai_failures), atomic_load(&v->st.bad_openai),
 		 atomic_load(&v->st.audio_dropped), atomic_load(&v->st.webhook_refused),
 		 atomic_load(&v->st.acc_dropped),
-		 atomic_load(&v->spooled));
+		 atomic_load(&v->spooled), atomic_load(&v->journal_failures),
+		 atomic_load(&v->st.fallbacks));
 	return reply(con, MHD_HTTP_OK, "application/json", buf);
 }
 

@@ -7,6 +7,8 @@
 #define VX_VP_H
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include <uv.h>
 
@@ -38,6 +40,8 @@ typedef struct vp_conf {
 	unsigned max_calls;
 	size_t stream_max_message;
 	int shutdown_grace_ms;
+	const uint8_t *fb_audio;    /* FALLBACK_AUDIO, loaded once at start (NULL = none) */
+	size_t fb_audio_len;
 } vp_conf;
 
 typedef struct vp_stats {
@@ -50,6 +54,7 @@ typedef struct vp_stats {
 	atomic_ulong openai_failures;  /* unreachable, error, closed mid-call */
 	atomic_ulong audio_dropped;    /* frames not sent (queue full, no session) */
 	atomic_ulong webhook_refused;  /* 403 on /incoming-call */
+	atomic_ulong fallbacks;        /* calls that got the fallback prompt + missed-call message */
 } vp_stats;
 
 typedef struct vp {
@@ -63,6 +68,7 @@ typedef struct vp {
 	vcall *calls;   /* every call object still allocated */
 	atomic_uint live; /* calls not yet ended (admission, /health) */
 	atomic_uint spooled; /* copy of dash_spooled() for the HTTP thread */
+	atomic_uint journal_failures; /* copy of dash_journal_failures() */
 	atomic_bool stopping; /* read by the HTTP thread too */
 	vp_stats st;
 	char auth_header[1024]; /* "Authorization: Bearer …" (never logged) */

@@ -1,6 +1,8 @@
 /* vp_cfg: voiceproxy configuration table; see vp_cfg.h. */
 #include "vp_cfg.h"
 
+#include "fallback.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +15,7 @@
 
 const cfg_var vp_cfg_vars[] = {
 	{ "PORT", NULL, "port", CFG_PORT, "5050", 0, 0, 0, NULL, "the one HTTP+WS port (0 = ephemeral, printed at start)" },
-	{ "BIND_ADDR", NULL, "bind-addr", CFG_STR, "0.0.0.0", 0, 0, 0, NULL, "listen address" },
+	{ "BIND_ADDR", NULL, "bind", CFG_STR, "0.0.0.0", 0, 0, 0, NULL, "listen address (--bind-addr is accepted too)" },
 	{ "PUBLIC_HOST", NULL, "public-host", CFG_STR, NULL, 0, 0, 0, NULL, "host[:port] put in the TwiML wss:// URL and used for signatures (default: the request's Host)" },
 	{ "OPENAI_API_KEY", NULL, "openai-api-key", CFG_STR, NULL, 0, 0, CFG_SECRET, NULL, "Realtime API key (may be empty only with a ws:// loopback OPENAI_REALTIME_URL)" },
 	{ "OPENAI_REALTIME_URL", NULL, "openai-realtime-url", CFG_URL, "wss://api.openai.com/v1/realtime?model=gpt-realtime", 0, 0, 0, "wss,ws", "Realtime endpoint (ws:// allowed for local fakes)" },
@@ -28,6 +30,9 @@ const cfg_var vp_cfg_vars[] = {
 	{ "DASHBOARD_TOKEN", NULL, "dashboard-token", CFG_STR, NULL, 0, 0, CFG_SECRET, NULL, "bearer token voiceproxy presents to the dashboard API (empty = none)" },
 	{ "DASHBOARD_AI_TIMEOUT_MS", NULL, "dashboard-ai-timeout-ms", CFG_INT, "3000", 100, 60000, 0, NULL, "timeout of GET /api/ai" },
 	{ "DASHBOARD_TOOL_TIMEOUT_MS", NULL, "dashboard-tool-timeout-ms", CFG_INT, "8000", 100, 120000, 0, NULL, "timeout of one tool POST" },
+	{ "DASHBOARD_RETRY_MIN_MS", NULL, "dashboard-retry-min-ms", CFG_INT, "1000", 10, 3600000, 0, NULL, "first retry delay of a journaled dashboard POST" },
+	{ "DASHBOARD_RETRY_MAX_MS", NULL, "dashboard-retry-max-ms", CFG_INT, "60000", 10, 86400000, 0, NULL, "cap of the exponential retry backoff" },
+	{ "FALLBACK_AUDIO", NULL, "fallback-audio", CFG_STR, FB_DEFAULT_AUDIO, 0, 0, 0, NULL, "µ-law 8 kHz prompt played when the Realtime API fails (relative: cwd, then the executable's repo; none = no prompt)" },
 	{ "SPOOL_DIR", NULL, "spool-dir", CFG_STR, "./spool", 0, 0, 0, NULL, "durable journal of undelivered dashboard POSTs" },
 	{ "TWILIO_AUTH_TOKEN", NULL, "twilio-auth-token", CFG_STR, NULL, 0, 0, CFG_SECRET, NULL, "when set, Twilio signatures are required (webhook and stream)" },
 	{ "STREAM_TOKEN", NULL, "stream-token", CFG_STR, NULL, 0, 0, CFG_SECRET, NULL, "shared secret sipbridge presents as Authorization: Bearer" },
@@ -37,6 +42,17 @@ const cfg_var vp_cfg_vars[] = {
 	{ "LOG_LEVEL", NULL, "log-level", CFG_LEVEL, "info", 0, 0, 0, NULL, "error, warn, info, debug" },
 };
 const size_t vp_cfg_nvars = sizeof(vp_cfg_vars) / sizeof(vp_cfg_vars[0]);
+
+const char *const vp_cfg_extra_opts[] = { "bind-addr", NULL };
+
+int vp_cfg_extra(cfg *c, const char *opt, const char *val, char *err, size_t errlen, void *arg)
+{
+	(void)arg;
+	/* --bind-addr: the first name of --bind, kept for existing scripts */
+	if (!strcmp(opt, "bind-addr") && val)
+		return cfg_set(c, "BIND_ADDR", val, err, errlen);
+	return -ENOENT;
+}
 
 bool vp_cfg_url_is_loopback_ws(const char *url)
 {
@@ -60,6 +76,8 @@ int vp_cfg_check(const cfg *c, char *err, size_t errlen)
 		snprintf(err, errlen, "config: OPENAI_API_KEY is required");
 		return -EINVAL;
 	}
+	if (cfg_check_range(c, "DASHBOARD_RETRY_MIN_MS", "DASHBOARD_RETRY_MAX_MS", err, errlen) < 0)
+		return -EINVAL;
 	if (url && !strncasecmp(url, "ws://", 5) && !vp_cfg_url_is_loopback_ws(url)) {
 		snprintf(err, errlen,
 			 "config: OPENAI_REALTIME_URL: ws:// (no TLS) is only allowed to a loopback host");

@@ -44,7 +44,7 @@
 #define MAGIC 0x31425856u /* "VXB1" */
 #define RING 1024
 #define SLOTS 20
-#define HB 200000 /* histogram buckets of 10 µs: 0 .. 2 s */
+#define HB 1000000 /* histogram buckets of 10 µs: 0 .. 10 s */
 #define WARM_FRAMES 50
 
 typedef struct hist {
@@ -723,16 +723,21 @@ static void on_sig(uv_signal_t *h, int signum)
 
 static void report(void)
 {
-	uint64_t lost_in = 0, lost_out = 0;
+	uint64_t lost_in = 0, lost_out = 0, tail_in = 0, tail_out = 0;
 	int never = 0;
 
 	for (int i = 0; i < G.n; i++) {
 		strm *s = &G.s[i];
 		for (uint32_t q = 0; q < s->sent; q++) {
-			if (!s->seen_fake[q])
+			/* the last 5 s: still in flight when the call ended */
+			bool tail = q + 250 >= s->sent;
+			if (!s->seen_fake[q]) {
 				lost_in++;
-			else if (!s->seen_cli[q] && !s->noecho[q])
+				tail_in += tail;
+			} else if (!s->seen_cli[q] && !s->noecho[q]) {
 				lost_out++;
+				tail_out += tail;
+			}
 		}
 		if (G.chain && !s->latched)
 			never++;
@@ -746,6 +751,7 @@ static void report(void)
 	printf("\"out_sent\":%" PRIu64 ",\"out_rx\":%" PRIu64 ",\"out_lost\":%" PRIu64 ",\"out_dup\":%" PRIu64
 	       ",\"out_misaligned\":%" PRIu64 ",",
 	       G.out_tx, G.out_rx, lost_out, G.out_dup, G.out_misaligned);
+	printf("\"in_lost_last5s\":%" PRIu64 ",\"out_lost_last5s\":%" PRIu64 ",", tail_in, tail_out);
 	printf("\"prebuf_not_echoed\":%" PRIu64 ",\"gen_skipped\":%" PRIu64 ",", G.prebuf, G.skipped);
 	printf("\"fake_conns\":%" PRIu64 ",\"appends\":%" PRIu64 ",\"marks_echoed\":%" PRIu64
 	       ",\"rtp_rx\":%" PRIu64 ",\"rtp_silence\":%" PRIu64 ",\"ws_errors\":%" PRIu64 ",",

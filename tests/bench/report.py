@@ -22,6 +22,7 @@ ap.add_argument("--base", action="append", default=[])
 ap.add_argument("--end", action="append", default=[])
 ap.add_argument("--sipp")
 ap.add_argument("--out")
+ap.add_argument("--udp")
 a = ap.parse_args()
 
 lg = None
@@ -88,6 +89,11 @@ row("caller->model frames sent / received / lost / dup",
     "%d / %d / %d / %d" % (lg["in_sent"], lg["in_rx"], lg["in_lost"], lg["in_dup"]))
 row("model->caller frames sent / received / lost / dup",
     "%d / %d / %d / %d" % (lg["out_sent"], lg["out_rx"], lg["out_lost"], lg["out_dup"]))
+row("  of which lost in each call's last 5 s (in flight at hang-up) in / out",
+    "%d / %d" % (lg.get("in_lost_last5s", 0), lg.get("out_lost_last5s", 0)))
+if a.udp:
+    u = a.udp.split()
+    row("kernel UDP receive-buffer drops during the run (system-wide)", u[0])
 row("caller frames held by voiceproxy before session set-up (not echoed)", "%d" % lg.get("prebuf_not_echoed", 0))
 hop_in_name = "voiceproxy" if a.mode == "proxy" else "sipbridge+voiceproxy"
 row("added latency caller->model (%s) p50/p99/max" % hop_in_name, ms(lg["hop_in_ms"]))
@@ -141,14 +147,16 @@ if a.soak:
     for p in procs:
         s = series[p]
         if len(s) >= 4:
-            # compare the first and last thirds
+            # compare the middle and last thirds (the first one is warm-up:
+            # buffers grow to their working size once and stay allocated)
             k = len(s) // 3
-            r_a = sum(x[1] for x in s[:k]) / k
+            mid = s[k:2 * k]
+            r_a = sum(x[1] for x in mid) / len(mid)
             r_b = sum(x[1] for x in s[-k:]) / k
-            c_a = sum(x[2] for x in s[:k]) / k
+            c_a = sum(x[2] for x in mid) / len(mid)
             c_b = sum(x[2] for x in s[-k:]) / k
             growth_kib = (r_b - r_a)
-            print("%s: RSS first third %.1f MiB, last third %.1f MiB (%+.1f KiB, %+.2f KiB per call); "
+            print("%s: RSS middle third %.1f MiB, last third %.1f MiB (%+.1f KiB, %+.2f KiB per call); "
                   "CPU s/call-min %.4f -> %.4f" % (p, r_a / 1024, r_b / 1024, growth_kib, growth_kib / n, c_a, c_b))
             if growth_kib > max(0.02 * r_a, 2048):
                 fails.append("%s RSS grows over the soak (%+.0f KiB)" % (p, growth_kib))

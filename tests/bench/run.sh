@@ -200,6 +200,8 @@ run_one() {
 				-- sleep $(( s > 12 ? 10 : s - 2 )) >/dev/null 2>&1 &
 		done
 	fi
+	local udp0 udp1
+	udp0=$(awk '/^Udp:/ && $2 ~ /^[0-9]/ {print $6}' /proc/net/snmp)
 	local iv=1
 	[ "$SOAK" = 1 ] && iv=30
 	names+=("loadgen=$lg_pid")
@@ -208,6 +210,7 @@ run_one() {
 	wait "$lg_pid" || rc=$?
 	echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg) (other processes compete for the 2 cores when this is above ~2)"
 	[ -n "$sipp_pid" ] && { wait "$sipp_pid" || true; }
+	udp1=$(awk '/^Udp:/ && $2 ~ /^[0-9]/ {print $6}' /proc/net/snmp)
 	local end_vp end_sb=
 	end_vp=$(proc_sample "$VP_PID")
 	[ -n "$sb_pid" ] && end_sb=$(proc_sample "$sb_pid")
@@ -219,7 +222,7 @@ run_one() {
 		--targets "$TARGETS" --lg "$T/$tag.lg.out" --samples "$T/$tag.samples" --tick "$(getconf CLK_TCK)" \
 		--base "voiceproxy=$base_vp" ${base_sb:+--base "sipbridge=$base_sb"} \
 		--end "voiceproxy=$end_vp" ${end_sb:+--end "sipbridge=$end_sb"} \
-		${sipp_pid:+--sipp "$T/$tag.sipp.csv"} --out "$T/results.jsonl" || FAILED=1
+		--udp "$((udp1 - udp0))" ${sipp_pid:+--sipp "$T/$tag.sipp.csv"} --out "$T/results.jsonl" || FAILED=1
 }
 
 FAILED=0

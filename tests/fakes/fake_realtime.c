@@ -21,6 +21,7 @@ static void usage(int rc)
 		"usage: fake_realtime [--addr 127.0.0.1] [--port N] [--port-file F] [--record F.jsonl]\n"
 		"  [--audio-out PREFIX] [--summary F] [--key API_KEY] [--slow-start MS]\n"
 		"  [--greet F.ulaw | --greet-tone HZ:MS] [--chunk BYTES] [--pace-ms MS] [--echo] [--restaurant]\n"
+		"  [--refuse STATUS]   answer every upgrade with this HTTP status (401, 429…)\n"
 		"  [--at MS:ACTION[:ARG]]...   ACTION: say:F.ulaw tone:HZ:MS speech_started speech_stopped\n"
 		"        transcript:TEXT call:NAME:ARGS_JSON error:TYPE:MESSAGE close[:CODE]\n");
 	exit(rc);
@@ -70,7 +71,7 @@ int main(int argc, char **argv)
 		{ "record", 1, 0, 'r' }, { "audio-out", 1, 0, 'o' }, { "summary", 1, 0, 's' },
 		{ "key", 1, 0, 'k' }, { "slow-start", 1, 0, 'w' }, { "greet", 1, 0, 'g' },
 		{ "greet-tone", 1, 0, 'G' }, { "chunk", 1, 0, 'c' }, { "pace-ms", 1, 0, 'm' },
-		{ "echo", 0, 0, 'e' }, { "restaurant", 0, 0, 'R' }, { "at", 1, 0, 'a' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "echo", 0, 0, 'e' }, { "restaurant", 0, 0, 'R' }, { "refuse", 1, 0, 'x' }, { "at", 1, 0, 'a' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	rtf_opts o = { 0 };
 	rtf_action acts[64];
@@ -97,6 +98,7 @@ int main(int argc, char **argv)
 		case 'm': o.pace_ms = (unsigned)atoi(optarg); break;
 		case 'e': o.echo = true; break;
 		case 'R': o.restaurant = true; break;
+		case 'x': o.refuse = atoi(optarg); break;
 		case 'a':
 			if (o.nactions == 64 || parse_action(&acts[o.nactions], optarg) < 0)
 				usage(2);

@@ -35,7 +35,8 @@ static void usage(int rc)
 		"  [--audio FILE.ulaw | --tone HZ:MS] [--duration-ms N] [--wait-close] [--max-ms N]\n"
 		"  [--bearer STREAM_TOKEN] [--twilio-token TOKEN [--sig-host HOST]]\n"
 		"  [--restaurant-id ID] [--from NUMBER] [--rx-audio FILE] [--events FILE.jsonl]\n"
-		"  [--summary FILE] [--mode normal|badjson|oversize|binary|media-before-start|badb64]\n");
+		"  [--summary FILE] [--mode normal|badjson|oversize|binary|media-before-start|badb64]\n"
+		"  [--dtmf MS:DIGITS]   send DIGITS as dtmf events from MS on, one per 200 ms\n");
 	exit(rc);
 }
 
@@ -155,7 +156,7 @@ int main(int argc, char **argv)
 		{ "max-ms", 1, 0, 'M' }, { "bearer", 1, 0, 'b' }, { "twilio-token", 1, 0, 'T' },
 		{ "sig-host", 1, 0, 'H' }, { "restaurant-id", 1, 0, 'r' }, { "from", 1, 0, 'f' },
 		{ "rx-audio", 1, 0, 'R' }, { "events", 1, 0, 'e' }, { "summary", 1, 0, 's' },
-		{ "mode", 1, 0, 'm' }, { "stagger-ms", 1, 0, 'S' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "mode", 1, 0, 'm' }, { "stagger-ms", 1, 0, 'S' }, { "dtmf", 1, 0, 'D' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	uint8_t *audio = NULL;
 	int c, rc;
@@ -199,6 +200,14 @@ int main(int argc, char **argv)
 		case 'e': G.o.events = fopen(optarg, "w"); break;
 		case 's': G.summary = fopen(optarg, "w"); break;
 		case 'm': G.mode = optarg; break;
+		case 'D': {
+			char *colon = strchr(optarg, ':');
+			if (!colon || !colon[1])
+				usage(2);
+			G.o.dtmf_at_ms = (unsigned)atoi(optarg);
+			G.o.dtmf = colon + 1;
+			break;
+		}
 		case 'S': G.stagger_ms = atoi(optarg); break;
 		case 'h': usage(0); break;
 		default: usage(2);

@@ -50,6 +50,12 @@ for e in stream_events:
     put("twilio", b"\x00" + j(e).encode())
 for e in app_events:
     put("twilio", b"\x01" + j(e).encode())
+# fuzz_tw_diff (helper C's differential target) reads the same format.
+for e in stream_events:
+    put("tw_diff", b"\x00" + j(e).encode())
+for e in app_events:
+    put("tw_diff", b"\x01" + j(e).encode())
+    put("tw_diff", b"\x0b" + j(e).encode())  # 16-byte audio cap
 
 # ---- base64 ----------------------------------------------------------------
 for s in ["", "Zg==", "Zm8=", "Zm9v", "//////////8=", "fn5+fn5+", "AAECAwQFBgc=", "Zm9v\n", "Zg=x"]:
@@ -277,6 +283,18 @@ put("reqhead", head(["POST /incoming-call HTTP/1.1", "Host: h", "Content-Type: a
                      "Content-Length: 20", "X-Twilio-Signature: x"]) + "CallSid=CA1&From=%2B3")
 put("reqhead", head(["GET /health HTTP/1.0"]))
 put("reqhead", "GET / HTTP/1.1\r\nHost: a\r\n")
+
+# ---- TwiML: host \0 name \0 value ... (fuzz_twiml.c) ------------------------------
+put("twiml", "voice.example.com\0From\0+33612345678\0restaurantId\0pizza-napoli")
+put("twiml", "h:5050\0a\0<\"&'>\0b\0\0c\0x\ty\nz\r\x01")
+
+# ---- ALLOWED_SOURCES: 64 bytes of probe addresses, then the list (fuzz_acl.c) ----
+import ipaddress
+probes = b"".join(ipaddress.ip_address(a).packed for a in ("127.0.0.1", "192.0.2.7", "91.121.128.10", "10.0.0.1")) + \
+    b"".join(ipaddress.ip_address(a).packed for a in ("::1", "2001:db8::5", "::ffff:192.0.2.7"))
+for lst in ["127.0.0.1", "192.0.2.0/24, 2001:db8::/32, 127.0.0.1", "91.121.128.0/17,10.0.0.1/32",
+            " ::1 ,\t0.0.0.0/0", "1.2.3.4/33", "any", "::ffff:192.0.2.0/120"]:
+    put("acl", probes + lst.encode())
 
 # ---- dashboard /api/ai answers and journal entries --------------------------------
 ai = [

@@ -31,7 +31,7 @@ start_rt --at 300:transcript:"Allo ?"
 one_call hangup +33600000012 --tone 300:1500 --duration-ms 1500
 # (3) OpenAI fails mid-call
 start_rt --at 300:transcript:"Bonjour" --at 800:error:server_error:"The server had an error"
-one_call openai +33600000013 --tone 300:4000 --duration-ms 4000 --wait-close --max-ms 15000
+one_call openai +33600000013 --tone 300:4000 --duration-ms 4000 --wait-close --max-ms 20000
 
 python3 - "$T/dash.jsonl" <<'PY' || fail "call logs"
 import json, sys

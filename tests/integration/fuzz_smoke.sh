@@ -11,6 +11,8 @@ command -v clang >/dev/null 2>&1 || { echo "skipped: clang not installed (make d
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
   { echo "skipped: libFuzzer runtime missing (libclang-rt-14-dev; make deps)" >&2; exit 77; }
 
+# Run from `make test`: do not inherit its jobserver or variables.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 OUT=$(mktemp -d /tmp/voixia-fuzz.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
 n=$(ls tests/fuzz/fuzz_*.c 2>/dev/null | wc -l)

@@ -18,10 +18,14 @@ expect2 "OPENAI_REALTIME_URL" OPENAI_API_KEY=k OPENAI_REALTIME_URL=http://x/ "$V
 expect2 "PORT" OPENAI_API_KEY=k PORT=abc "$VP"
 expect2 "MAX_CALLS" OPENAI_API_KEY=k MAX_CALLS=0 "$VP"
 expect2 "LOG_LEVEL" OPENAI_API_KEY=k LOG_LEVEL=loud "$VP"
+expect2 "config: DASHBOARD_RETRY_MIN_MS/DASHBOARD_RETRY_MAX_MS: empty range" OPENAI_API_KEY=k \
+  DASHBOARD_RETRY_MIN_MS=5000 DASHBOARD_RETRY_MAX_MS=1000 "$VP"
+expect2 "DASHBOARD_RETRY_MAX_MS" OPENAI_API_KEY=k DASHBOARD_RETRY_MAX_MS=soon "$VP"
 env -i "$VP" --help > "$T/help" 2>&1 || fail "--help exit"
 for v in PORT BIND_ADDR PUBLIC_HOST OPENAI_API_KEY OPENAI_REALTIME_URL VOICE RESTAURANT_ID DASHBOARD_URL \
-         TWILIO_AUTH_TOKEN STREAM_TOKEN SPOOL_DIR MAX_CALLS LOG_LEVEL DEFAULT_INSTRUCTIONS GREETING; do
-  grep -q "$v" "$T/help" || fail "--help does not list $v"
+         TWILIO_AUTH_TOKEN STREAM_TOKEN SPOOL_DIR MAX_CALLS LOG_LEVEL DEFAULT_INSTRUCTIONS GREETING \
+         FALLBACK_AUDIO DASHBOARD_RETRY_MIN_MS DASHBOARD_RETRY_MAX_MS SHUTDOWN_GRACE_MS --bind; do
+  grep -q -- "$v" "$T/help" || fail "--help does not list $v"
 done
 env -i "$VP" --version | grep -q '^voiceproxy ' || fail "--version"
 
@@ -39,4 +43,23 @@ run_port() { # env/args... -> the port voiceproxy listened on
 [ "$(run_port PORT="$p2" "$VP")" = "$p2" ] || fail "environment does not override .env"
 [ "$(run_port PORT="$p2" "$VP" --port "$p3")" = "$p3" ] || fail "CLI does not override the environment"
 if grep -q 'sk-from-dotenv' "$T/vp.log"; then fail "API key in the log"; fi
+# --bind (sipbridge's name) and its older spelling --bind-addr
+[ "$(run_port BIND_ADDR=0.0.0.0 "$VP" --bind 127.0.0.1 --port "$p3")" = "$p3" ] || fail "--bind"
+[ "$(run_port BIND_ADDR=0.0.0.0 "$VP" --bind-addr=127.0.0.1 --port "$p3")" = "$p3" ] || fail "--bind-addr"
+
+# DASHBOARD_RETRY_MIN_MS / _MAX_MS reach the journal's backoff: nobody
+# listens at DASHBOARD_URL, the call log of a failed call is retried at
+# 200 ms (+-20 %), doubling up to the 400 ms cap.
+RT_PORT=$(free_port)
+start_vp DASHBOARD_RETRY_MIN_MS=200 DASHBOARD_RETRY_MAX_MS=400 FALLBACK_AUDIO=none
+twc --tone 300:500 --duration-ms 500 --wait-close --max-ms 10000 >/dev/null || fail "twilio_client"
+for _ in $(seq 50); do grep -q 'POST /api/calls failed (.*attempt 5)' "$T/vp.log" && break; sleep 0.1; done
+stop_vp
+python3 - "$T/vp.log" <<'PY' || fail "retry delays do not follow DASHBOARD_RETRY_MIN_MS/MAX_MS"
+import re, sys
+d = {int(a): float(s) for a, s in re.findall(r"POST /api/calls failed \(.*attempt (\d+)\).*retrying in ([0-9.]+) s", open(sys.argv[1]).read())}
+print(d)
+assert 1 in d and 0.1 <= d[1] <= 0.3, d
+assert 5 in d and 0.3 <= d[5] <= 0.5, d
+PY
 echo "proxy_config: ok"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Garbage at every port (issue 8), against the real binaries:
-#  - sipbridge: ~600 hostile SIP/UDP datagrams (random bytes, truncated and
+#  - sipbridge: out-of-dialog REFERs from peers that vanish (a remote crash
+#    this test found), ~450 hostile SIP/UDP datagrams (random bytes, truncated and
 #    oversized messages, NUL bytes, absurd Content-Length, broken Via/CSeq,
 #    INVITEs with SDP from the fuzz corpus mutated), garbage over SIP/TCP,
 #    and random datagrams sprayed over the whole RTP range while a call is
@@ -219,6 +220,33 @@ for a in attacks:
     s.close()
 print(len(heads) + 100, "heads,", len(attacks), "ws attacks")
 PY
+
+# ---- out-of-dialog REFERs from peers that vanish at once ------------------------
+# Found by this test: sofia-sip's nua accepts an out-of-dialog REFER by
+# itself (202 + an implicit subscription whose NOTIFY goes to the sender);
+# when that NOTIFY fails (ICMP port unreachable) while the bridge has
+# destroyed the handle in its nua_i_refer callback, nua frees the handle a
+# second time: SEGV in a nua timer (ASan) / "nh_remove: Assertion
+# `*nh->nh_prev == nh' failed" (release). Ten rounds of five REFERs, each
+# round from a socket closed at once, crash an affected bridge every time.
+cat >"$T/refer.py" <<'PY'
+import random, socket, sys, time
+port = int(sys.argv[1])
+for r in range(10):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0)); lp = u.getsockname()[1]
+    for i in range(5):
+        tag = random.randint(1, 1 << 30)
+        m = (f"REFER sip:{100 + i}@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{lp};branch=z9hG4bK{tag};rport\r\n"
+             f"Max-Forwards: 70\r\nTo: <sip:x@127.0.0.1>\r\nFrom: <sip:g@127.0.0.1>;tag={tag}\r\nCall-ID: refer{tag}\r\n"
+             f"CSeq: 1 REFER\r\nContact: <sip:g@127.0.0.1:{lp}>\r\nRefer-To: <sip:900@127.0.0.1>\r\nContent-Length: 0\r\n\r\n")
+        u.sendto(m.encode(), ("127.0.0.1", port))
+    u.close()
+    time.sleep(0.3)
+PY
+timeout 30 python3 "$T/refer.py" "$SB_PORT" || e2e_fail "REFER sender failed"
+sleep 2
+kill -0 "$SB_PID" 2>/dev/null || e2e_fail "sipbridge crashed on out-of-dialog REFERs from a vanished peer (sofia nua auto-accepts REFER; fix: SIPTAG_ALLOW_STR(\"INVITE, ACK, BYE, CANCEL, OPTIONS\") instead of NUTAG_ALLOW in bridge/sip_ua.c so REFER gets 405)"
+alive "after out-of-dialog REFERs"
 
 # ---- SIP and RTP garbage, with a call live during the RTP spray ----------------
 timeout 60 sipp "127.0.0.1:$SB_PORT" -sf "$SIPP_XML" -s 0612345678 -i 127.0.0.1 -p "$(e2e_free_port)" \

@@ -10,21 +10,6 @@
 . "$(dirname "$0")/../sipp/lib.sh"
 need sipp
 need kamailio
-KDIR=$T/kam; mkdir -p "$KDIR"
-start_kamailio() {
-	local try
-	for try in 1 2 3 4 5; do
-		KPORT=$(free_port)
-		kamailio -f "$ROOT/tests/kamailio/registrar.cfg" -DD -E -l "udp:127.0.0.1:$KPORT" \
-			-Y "$KDIR" -w "$KDIR" -m 32 -M 4 >"$T/kam.log" 2>&1 &
-		KPID=$!; PIDS+=("$KPID")
-		wait_for "$T/kam.log" 'Listening on|ERROR' 10
-		sleep 0.5
-		kill -0 "$KPID" 2>/dev/null && grep -q "127.0.0.1\]:$KPORT" "$T/kam.log" && return 0
-		kill "$KPID" 2>/dev/null; wait "$KPID" 2>/dev/null
-	done
-	fail "kamailio did not start: $(tail -n 5 "$T/kam.log")"
-}
 start_kamailio
 start_stream_server
 start_bridge --sip-username 33491234567 --sip-password s3cr3t-kam --sip-domain "127.0.0.1:$KPORT" \

@@ -46,6 +46,7 @@ typedef struct rtf_opts {
 	unsigned pace_ms;        /* delay between deltas (default 100) */
 	bool echo;
 	bool restaurant;
+	int refuse;              /* answer every upgrade with this HTTP status (401, 429…), 0 = accept */
 	const rtf_action *actions;
 	size_t nactions;
 } rtf_opts;

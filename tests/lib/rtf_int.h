@@ -47,6 +47,7 @@ struct rtf {
 	rtf_opts o;
 	conn *conns;
 	int nconn;
+	unsigned nrefused;
 	unsigned violations, events, appends, fc_outputs, responses, session_updates, closes_by_client;
 	uint64_t audio_bytes, evid;
 	json_t *truncates;

@@ -321,6 +321,11 @@ static int on_accept(ws_conn *w, const ws_request *rq, void *arg)
 	conn *c;
 	char path[PATH_MAX];
 
+	if (s->o.refuse) {
+		s->nrefused++;
+		fprintf(stderr, "fake_realtime: refused a connection with HTTP %d (--refuse)\n", s->o.refuse);
+		return s->o.refuse;
+	}
 	if (s->o.key) {
 		const char *a = ws_request_header(rq, "Authorization");
 		char want[512];
@@ -401,9 +406,9 @@ void rtf_summary(const rtf *s, FILE *f)
 	char *tr = json_dumps(s->truncates, JSON_COMPACT);
 	fprintf(f,
 		"{\"connections\":%d,\"events\":%u,\"session_updates\":%u,\"appends\":%u,\"audio_bytes\":%llu,"
-		"\"responses\":%u,\"fc_outputs\":%u,\"violations\":%u,\"client_closes\":%u,\"truncates\":%s}\n",
+		"\"responses\":%u,\"fc_outputs\":%u,\"violations\":%u,\"client_closes\":%u,\"refused\":%u,\"truncates\":%s}\n",
 		s->nconn, s->events, s->session_updates, s->appends, (unsigned long long)s->audio_bytes,
-		s->responses, s->fc_outputs, s->violations, s->closes_by_client, tr ? tr : "[]");
+		s->responses, s->fc_outputs, s->violations, s->closes_by_client, s->nrefused, tr ? tr : "[]");
 	free(tr);
 	fflush(f);
 }

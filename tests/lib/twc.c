@@ -26,6 +26,7 @@ struct twc {
 	struct { char name[TW_NAME_MAX]; uint64_t pos; } *marks;
 	twc_result r;
 	bool stop_sent, finished, timer_closed, closed;
+	size_t dtmf_sent;
 	twc_done_h *done;
 	void *arg;
 	char hdr_auth[512], hdr_sig[128];
@@ -165,6 +166,12 @@ static void on_tick(uv_timer_t *tm)
 				 (k && k < TWC_FRAME) ? k : TWC_FRAME);
 		send_txt(t, t->buf, n);
 		t->r.media_sent++;
+		if (t->o.dtmf && t->o.dtmf[t->dtmf_sent] && now >= t->o.dtmf_at_ms + 200 * t->dtmf_sent) {
+			char d = t->o.dtmf[t->dtmf_sent++];
+			n = tw_fmt_dtmf(t->buf, sizeof(t->buf), ++t->seq, t->stream_sid, d);
+			send_txt(t, t->buf, n);
+			ev_log(t, "\"dir\":\"tx\",\"event\":\"dtmf\",\"digit\":\"%s\",\"n\":%lld", (char[2]){ d, 0 }, 0);
+		}
 	}
 }
 

@@ -40,6 +40,8 @@ typedef struct twc_opts {
 	FILE *rx_audio;           /* receives every agent payload byte, or NULL */
 	FILE *events;             /* JSONL of events received/sent, or NULL */
 	twc_mode mode;
+	const char *dtmf;         /* digits sent as dtmf events, one per 200 ms, or NULL */
+	unsigned dtmf_at_ms;      /* from the stream's start */
 } twc_opts;
 
 typedef struct twc_result {

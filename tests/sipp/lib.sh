@@ -111,14 +111,35 @@ stop_bridge() {
 
 # sipp_run NAME SCENARIO [args...]: runs SIPp in the foreground (bounded),
 # its own port picked free; message trace in $T/NAME.msg, errors in $T/NAME.sipp.log.
+# SIPP_IP (default 127.0.0.1) is the caller's address (Linux routes all of
+# 127/8 to lo, so 127.0.0.2 and up act as other hosts); SIPP_DEST (default
+# 127.0.0.1) the address called.
 sipp_run() {
 	local name=$1 sf=$2; shift 2
 	local port mport
 	port=$(free_port); mport=$(free_port)
-	timeout -k 5 "${SIPP_TIMEOUT:-60}" sipp "127.0.0.1:$SIP_PORT" -sf "$SIPP_DIR/$sf" -i 127.0.0.1 -p "$port" \
+	timeout -k 5 "${SIPP_TIMEOUT:-60}" sipp "${SIPP_DEST:-127.0.0.1}:$SIP_PORT" -sf "$SIPP_DIR/$sf" -i "${SIPP_IP:-127.0.0.1}" -p "$port" \
 		-mp "$mport" -m 1 -nostdin -timeout "${SIPP_TIMEOUT:-60}" -timeout_error \
 		-trace_msg -message_file "$T/$name.msg" -trace_err -error_file "$T/$name.sipp.log" \
 		-trace_screen -screen_file "$T/$name.screen" "$@" >"$T/$name.out" 2>&1
+}
+
+# start_kamailio [ADDR]: Debian's kamailio as registrar/proxy
+# (tests/kamailio/registrar.cfg) on ADDR (default 127.0.0.1) -> KPORT, KPID.
+start_kamailio() {
+	local try addr=${1:-127.0.0.1}
+	KDIR=$T/kam; mkdir -p "$KDIR"
+	for try in 1 2 3 4 5; do
+		KPORT=$(free_port)
+		kamailio -f "$ROOT/tests/kamailio/registrar.cfg" -DD -E -l "udp:$addr:$KPORT" \
+			-Y "$KDIR" -w "$KDIR" -m 32 -M 4 >"$T/kam.log" 2>&1 &
+		KPID=$!; PIDS+=("$KPID")
+		wait_for "$T/kam.log" 'Listening on|ERROR' 10
+		sleep 0.5
+		kill -0 "$KPID" 2>/dev/null && grep -q "$addr\]:$KPORT" "$T/kam.log" && return 0
+		kill "$KPID" 2>/dev/null; wait "$KPID" 2>/dev/null
+	done
+	fail "kamailio did not start: $(tail -n 5 "$T/kam.log")"
 }
 
 # Python helpers (pcap RTP extraction, event checks).

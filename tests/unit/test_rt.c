@@ -129,6 +129,17 @@ static void test_builders(void **st)
 	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "item"), "output")), "{\"ok\":true}");
 	json_decref(j);
 	assert_int_equal(rt_fmt_truncate(buf, 20, "item", 1), -ENOSPC);
+	j = load(buf, rt_fmt_user_text(buf, sizeof(buf), "[DTMF \"5\"]"));
+	assert_string_equal(json_string_value(json_object_get(j, "type")), "conversation.item.create");
+	{
+		json_t *it = json_object_get(j, "item"), *part = json_array_get(json_object_get(it, "content"), 0);
+		assert_string_equal(json_string_value(json_object_get(it, "type")), "message");
+		assert_string_equal(json_string_value(json_object_get(it, "role")), "user");
+		assert_string_equal(json_string_value(json_object_get(part, "type")), "input_text");
+		assert_string_equal(json_string_value(json_object_get(part, "text")), "[DTMF \"5\"]");
+	}
+	json_decref(j);
+	assert_int_equal(rt_fmt_user_text(buf, 40, "[DTMF 5]"), -ENOSPC);
 }
 
 static void test_session(void **st)

@@ -6,11 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "b64.h"
 #include "twilio.h"
+#include "twilio_int.h"
 
 #define AC "AC0123456789abcdef0123456789abcdef"
 #define MZ "MZ0123456789abcdef0123456789abcdef"
@@ -430,6 +432,432 @@ static void fmt_nospc(void **state)
 	assert_int_equal(tw_fmt_media(buf, (size_t)full + 1, 2, MZ, TW_TRACK_INBOUND, 1, 20, audio, sizeof(audio)), full);
 }
 
+/* ---- fast path (twilio_fast.c) against the jansson path -----------------
+ * tw_parse takes media/mark frames through an allocation-free scanner and
+ * everything else through jansson (tw_parse_tree). Both must give the same
+ * return code, the same tw_event bytes, the same err text and the same
+ * audio buffer bytes, for every input. */
+
+#define DIFF_AUDIO (TW_MEDIA_MAX + 256)
+
+typedef struct diff_stats {
+	unsigned long n, fast, ok, ebadmsg, eproto, einval, enospc;
+} diff_stats;
+
+static uint8_t diff_audio[DIFF_AUDIO], diff_audio_ref[DIFF_AUDIO];
+
+static void diff_fail(const char *what, const char *s, size_t len, tw_dir dir, size_t cap, int r1,
+		      int r2, const char *e1, const char *e2)
+{
+	fail_msg("%s differs (dir %d, cap %zu): tree %d \"%s\", other %d \"%s\"\n  input (%zu bytes): %.*s", what,
+		 (int)dir, cap, r1, e1, r2, e2, len, (int)(len > 600 ? 600 : len), s);
+}
+
+/* Runs the tree path, the fast path alone and tw_parse on the same frame
+ * from the same starting state and compares everything. audio_cap: the
+ * cap passed (the buffer is NULL when 0). Returns 1 when the fast path
+ * took the frame. */
+static int both(const char *s, size_t len, tw_dir dir, size_t cap, diff_stats *st)
+{
+	static tw_event ev1, ev2;
+	char e1[256], e2[256];
+	uint8_t *audio = cap ? diff_audio : NULL;
+	int r1, r2, fast;
+
+	assert_true(cap <= DIFF_AUDIO);
+	memset(&ev1, 0xa5, sizeof(ev1));
+	memset(e1, 'Z', sizeof(e1));
+	memset(diff_audio, 0x5a, sizeof(diff_audio));
+	r1 = tw_parse_tree(&ev1, s, len, dir, audio, cap, e1, sizeof(e1));
+	memcpy(diff_audio_ref, diff_audio, sizeof(diff_audio));
+
+	/* the fast path alone: when it takes a frame, it is the tree's result */
+	memset(&ev2, 0x3c, sizeof(ev2));
+	memset(e2, 'Z', sizeof(e2));
+	memset(diff_audio, 0x5a, sizeof(diff_audio));
+	r2 = tw_parse_fast(&ev2, s, len, dir, audio, cap, e2, sizeof(e2));
+	assert_true(r2 == 0 || r2 == TW_FAST_DECLINED);
+	fast = r2 == 0;
+	if (fast) {
+		if (r1 != 0)
+			diff_fail("fast path accepted, return code", s, len, dir, cap, r1, r2, e1, e2);
+		if (memcmp(&ev1, &ev2, sizeof(ev1)))
+			diff_fail("fast path tw_event", s, len, dir, cap, r1, r2, e1, e2);
+		if (memcmp(e1, e2, sizeof(e1)))
+			diff_fail("fast path err buffer", s, len, dir, cap, r1, r2, e1, e2);
+		if (memcmp(diff_audio, diff_audio_ref, sizeof(diff_audio)))
+			diff_fail("fast path audio buffer", s, len, dir, cap, r1, r2, e1, e2);
+	}
+
+	/* the public entry point, whichever path it takes */
+	memset(&ev2, 0xc3, sizeof(ev2));
+	memset(e2, 'Z', sizeof(e2));
+	memset(diff_audio, 0x5a, sizeof(diff_audio));
+	r2 = tw_parse(&ev2, s, len, dir, audio, cap, e2, sizeof(e2));
+	if (r1 != r2)
+		diff_fail("tw_parse return code", s, len, dir, cap, r1, r2, e1, e2);
+	if (memcmp(&ev1, &ev2, sizeof(ev1)))
+		diff_fail("tw_parse tw_event", s, len, dir, cap, r1, r2, e1, e2);
+	if (memcmp(e1, e2, sizeof(e1)))
+		diff_fail("tw_parse err buffer", s, len, dir, cap, r1, r2, e1, e2);
+	if (memcmp(diff_audio, diff_audio_ref, sizeof(diff_audio)))
+		diff_fail("tw_parse audio buffer", s, len, dir, cap, r1, r2, e1, e2);
+
+	if (st) {
+		st->n++;
+		st->fast += (unsigned long)fast;
+		st->ok += r1 == 0;
+		st->ebadmsg += r1 == -EBADMSG;
+		st->eproto += r1 == -EPROTO;
+		st->einval += r1 == -EINVAL;
+		st->enospc += r1 == -ENOSPC;
+	}
+	return fast;
+}
+
+static int both_s(const char *s, tw_dir dir, size_t cap)
+{
+	return both(s, strlen(s), dir, cap, NULL);
+}
+
+/* (a) Every DESIGN.md example, every real-Twilio frame and every rejection
+ * case above: same result on both paths; the media/mark examples (and
+ * spacing/order variants) take the fast path. */
+static void fast_examples(void **state)
+{
+	(void)state;
+	static const char *const *const all[] = {&ex_connected, &ex_start, &ex_media, &ex_dtmf, &ex_mark,
+						  &ex_stop, &ex_app_media, &ex_app_mark, &ex_clear};
+	static const size_t caps[] = {0, 4, 8, 64, DIFF_AUDIO};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++)
+			for (int d = 0; d < 2; d++)
+				both_s(*all[i], d ? TW_FROM_APP : TW_FROM_STREAM, caps[c]);
+	for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++)
+		assert_int_equal(both_s(bads[i].json, bads[i].dir, 64), 0);
+
+	/* hot frames: the fast path takes them */
+	assert_int_equal(both_s(ex_media, S, 64), 1);
+	assert_int_equal(both_s(ex_mark, S, 0), 1);
+	assert_int_equal(both_s(ex_app_media, A, 64), 1);
+	assert_int_equal(both_s(ex_app_mark, A, 0), 1);
+	/* Twilio's own order, Python json.dumps spacing, CRLF/tabs */
+	assert_int_equal(both_s("{\"event\":\"media\",\"sequenceNumber\":\"3\",\"media\":{\"track\":\"outbound\",\"chunk\":\"1\","
+				"\"timestamp\":\"5\",\"payload\":\"" PAYLOAD "\"},\"streamSid\":\"" MZ "\"}", S, 64), 1);
+	assert_int_equal(both_s("{\"event\": \"media\", \"streamSid\": \"" MZ "\", \"media\": {\"payload\": \"" PAYLOAD "\"}}",
+				A, 64), 1);
+	assert_int_equal(both_s(" \r\n{ \"media\" :\t{ \"payload\"\n:\"\" } ,\"streamSid\":\"\",\"event\":\"media\"}\n ", A, 0), 1);
+	assert_int_equal(both_s("{\"mark\":{\"name\":\"\"},\"streamSid\":\"x\",\"sequenceNumber\":\"0\",\"event\":\"mark\"}", S, 0), 1);
+	assert_int_equal(both_s("{\"event\":\"media\",\"streamSid\":\"" MZ "\",\"media\":{\"payload\":\"\"}}", A, 0), 1);
+	assert_int_equal(both_s("{\"event\":\"mark\",\"streamSid\":\"~\x7f !#\",\"mark\":{\"name\":\"a'b/c\"}}", A, 0), 1);
+
+	/* unusual frames: declined, and the tree path answers (same result) */
+	static const struct { const char *s; tw_dir dir; } declined[] = {
+		{"{\"event\":\"media\",\"streamSid\":\"M\\u005a\",\"media\":{\"payload\":\"\"}}", A}, /* escape */
+		{"{\"event\":\"media\",\"streamSid\":\"M\xc3\xa9\",\"media\":{\"payload\":\"\"}}", A}, /* UTF-8 */
+		{"{\"event\":\"media\",\"streamSid\":\"M\xff\",\"media\":{\"payload\":\"\"}}", A},    /* bad UTF-8 */
+		{"{\"event\":\"media\",\"streamSid\":\"M\x01\",\"media\":{\"payload\":\"\"}}", A},    /* control */
+		{"{\"event\":\"media\",\"streamSid\":\"M\",\"media\":{\"payload\":\"\"},\"x\":\"y\"}", A}, /* unknown */
+		{"{\"event\":\"media\",\"streamSid\":\"M\",\"media\":{\"payload\":\"\",\"track\":\"inbound\"}}", A},
+		{"{\"event\":\"media\",\"sequenceNumber\":\"1\",\"streamSid\":\"M\",\"media\":{\"payload\":\"\"}}", A},
+		{"{\"event\":\"media\",\"streamSid\":\"M\",\"streamSid\":\"M\",\"media\":{\"payload\":\"\"}}", A}, /* dup */
+		{"{\"event\":\"media\",\"streamSid\":\"M\",\"media\":{\"payload\":\"\",\"payload\":\"\"}}", A},
+		{"{\"event\":\"media\",\"streamSid\":\"M\",\"media\":{\"payload\":\"\"},\"media\":{\"payload\":\"\"}}", A},
+		{"{\"event\":\"media\",\"streamSid\":\"M\",\"media\":{\"payload\":\"\"}}\x0b", A}, /* not JSON space */
+		{"{\"event\":\"media\",\"streamSid\":\"M\",\"media\":{\"payload\":\"\"}}{}", A},
+		{"{\"event\":\"media\",\"streamSid\":\"M\",\"media\":{\"payload\":\"\"},}", A},
+		{"{\"event\":\"media\",\"streamSid\":\"M\",\"media\":{\"payload\":\"//9/f85OoIA\"}}", A}, /* b64 */
+		{"{\"event\":\"media\",\"streamSid\":\"M\",\"media\":{\"payload\":\"Zh==\"}}", A},
+		{"{\"event\":\"media\",\"streamSid\":\"M\",\"media\":{\"payload\":null}}", A},
+		{"{\"event\":\"media\",\"streamSid\":\"M\",\"media\":{\"payload\":\"\",\"x\":{}}}", A},
+		{"{\"event\":\"mark\",\"streamSid\":\"M\",\"mark\":{\"name\":\"\"},\"media\":{\"payload\":\"\"}}", A},
+		{"{\"event\":\"mark\",\"streamSid\":\"M\",\"mark\":{\"name\":\"a\\\"b\"}}", A},
+		{"{\"event\":\"clear\",\"streamSid\":\"M\"}", A},
+		{"{\"event\":\"Media\",\"streamSid\":\"M\",\"media\":{\"payload\":\"\"}}", A},
+		{"{\"event\":\"media\",\"streamSid\":\"" X64 "\",\"media\":{\"payload\":\"\"}}", A}, /* too long */
+		{"{\"event\":\"media\",\"streamSid\":\"M\",\"media\":{\"payload\":\"" PAYLOAD "\"}}", S},
+		{MEDIA_WITH("\"inbound\"", "\"01\"", "\"20\"", "\"" PAYLOAD "\"") "x", S},
+		{MEDIA_WITH("\"inbound \"", "\"1\"", "\"20\"", "\"" PAYLOAD "\""), S},
+		{MEDIA_WITH("\"inbound\"", "\"1\"", "\"99999999999999999999\"", "\"" PAYLOAD "\""), S},
+		{MEDIA_WITH("\"inbound\"", "\"1\"", "\"\"", "\"" PAYLOAD "\""), S},
+		{"{\"event\":\"media\",\"sequenceNumber\":\"18446744073709551616\",\"streamSid\":\"M\",\"media\":"
+		 "{\"track\":\"inbound\",\"chunk\":\"1\",\"timestamp\":\"1\",\"payload\":\"\"}}", S},
+	};
+	for (size_t i = 0; i < sizeof(declined) / sizeof(declined[0]); i++)
+		if (both_s(declined[i].s, declined[i].dir, 64))
+			fail_msg("case %zu: the fast path took %s", i, declined[i].s);
+	/* string limits at the boundary: 63/255 fit, 64/256 do not */
+	static char lim[1024];
+	snprintf(lim, sizeof(lim), "{\"event\":\"media\",\"streamSid\":\"%.63s\",\"media\":{\"payload\":\"\"}}", X64);
+	assert_int_equal(both_s(lim, A, 0), 1);
+	snprintf(lim, sizeof(lim), "{\"event\":\"mark\",\"streamSid\":\"m\",\"mark\":{\"name\":\"%s%s%s%.63s\"}}", X64, X64,
+		 X64, X64);
+	assert_int_equal(both_s(lim, A, 0), 1);
+	snprintf(lim, sizeof(lim), "{\"event\":\"mark\",\"streamSid\":\"m\",\"mark\":{\"name\":\"%s%s%s%s\"}}", X64, X64,
+		 X64, X64);
+	assert_int_equal(both_s(lim, A, 0), 0);
+	/* a payload over the cap: declined, -ENOSPC and its message from the tree */
+	assert_int_equal(both_s(ex_media, S, 4), 0);
+	assert_int_equal(both_s(ex_app_media, A, 0), 0);
+	/* length-delimited: a frame cut short is declined, not over-read */
+	both(ex_media, strlen(ex_media) - 1, S, 64, NULL);
+	both(ex_media, 0, S, 64, NULL);
+}
+
+/* (b) Differential test over generated frames: valid media/mark frames in
+ * every key order and spacing, with awkward values, unknown or duplicate
+ * keys and wrong types, then byte-level mutations. */
+typedef struct rng { uint64_t s; } rng;
+
+static uint32_t rnd(rng *r)
+{
+	r->s ^= r->s << 13;
+	r->s ^= r->s >> 7;
+	r->s ^= r->s << 17;
+	return (uint32_t)(r->s >> 11);
+}
+
+static size_t rndn(rng *r, size_t n)
+{
+	return n ? rnd(r) % n : 0;
+}
+
+typedef struct sbuf { char *p; size_t n, cap; } sbuf;
+
+__attribute__((format(printf, 2, 3)))
+static void sb_add(sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		b->n = b->n + (size_t)n < b->cap ? b->n + (size_t)n : b->cap - 1;
+}
+
+static const char *rnd_ws(rng *r)
+{
+	static const char *const ws[] = {"", "", "", "", " ", "  ", "\n", "\t", "\r\n", " \n\t"};
+	return ws[rndn(r, sizeof(ws) / sizeof(ws[0]))];
+}
+
+/* A string value as JSON text (with its quotes). */
+static void rnd_str(rng *r, sbuf *b, size_t maxlen)
+{
+	static const char alpha[] = "MZabcdef0123456789 -_./:+=~";
+	size_t n = rndn(r, 8) ? rndn(r, maxlen + 1) : rndn(r, maxlen + 8);
+	unsigned odd = rndn(r, 4) ? 0 : 100; /* a quarter with escapes or UTF-8 */
+	sb_add(b, "\"");
+	for (size_t i = 0; i < n; i++) {
+		unsigned k = odd ? (unsigned)rndn(r, odd) : 4;
+		if (k == 0)
+			sb_add(b, "\\\"");
+		else if (k == 1)
+			sb_add(b, "\\u00e9");
+		else if (k == 2)
+			sb_add(b, "\xc3\xa9");
+		else if (k == 3)
+			sb_add(b, "\\\\");
+		else
+			sb_add(b, "%c", alpha[rndn(r, sizeof(alpha) - 1)]);
+	}
+	sb_add(b, "\"");
+}
+
+static void rnd_digits(rng *r, sbuf *b)
+{
+	static const char *const odd[] = {"\"\"", "\"0\"", "\"007\"", "\"18446744073709551615\"",
+					  "\"18446744073709551616\"", "\"99999999999999999999\"",
+					  "\"000000000000000000001\"", "\"-1\"", "\"1e3\"", "\" 1\"", "1", "null"};
+	if (rndn(r, 10))
+		sb_add(b, "\"%u\"", (unsigned)rndn(r, rndn(r, 2) ? 100000 : 10));
+	else
+		sb_add(b, "%s", odd[rndn(r, sizeof(odd) / sizeof(odd[0]))]);
+}
+
+static void rnd_payload(rng *r, sbuf *b)
+{
+	static uint8_t pcm[TW_MEDIA_MAX + 4];
+	static char enc[B64_ENC_LEN(TW_MEDIA_MAX + 4) + 1];
+	size_t n = 160;
+	unsigned k = (unsigned)rndn(r, 100);
+
+	if (k < 30)
+		n = rndn(r, 400);
+	else if (k == 30)
+		n = TW_MEDIA_MAX - 2 + rndn(r, 5);
+	for (size_t i = 0; i < n; i++)
+		pcm[i] = (uint8_t)rnd(r);
+	size_t e = b64_encode(enc, pcm, n);
+	if (e && rndn(r, 10) == 0) { /* corrupt: bad char, lost char, non-canonical tail */
+		static const char bad[] = "=*-_ \n.A";
+		enc[rndn(r, e)] = bad[rndn(r, sizeof(bad) - 1)];
+		if (rndn(r, 2))
+			enc[--e] = '\0';
+	}
+	sb_add(b, "\"%s\"", enc);
+}
+
+static void rnd_value_wrong(rng *r, sbuf *b)
+{
+	static const char *const v[] = {"1", "null", "true", "[]", "{}", "[\"a\"]", "{\"a\":\"b\"}", "1.5", "\"\""};
+	sb_add(b, "%s", v[rndn(r, sizeof(v) / sizeof(v[0]))]);
+}
+
+typedef void (*kv_fn)(rng *r, sbuf *b);
+
+static void v_track(rng *r, sbuf *b)
+{
+	static const char *const t[] = {"inbound", "outbound", "inbound_track", "outbound_track", "both",
+					"Inbound", "", "inbound_trac", "outbound_trac", "inbound_tracky", "inboundX", "outbound_trackk"};
+	sb_add(b, "\"%s\"", t[rndn(r, 5) ? rndn(r, 4) : rndn(r, sizeof(t) / sizeof(t[0]))]);
+}
+static void v_sid(rng *r, sbuf *b) { rnd_str(r, b, 63); }
+static void v_name(rng *r, sbuf *b) { rnd_str(r, b, rndn(r, 20) ? 20 : 255); }
+
+/* Writes an object of the given keys in random order, sometimes with an
+ * extra, a duplicate, a missing key or a wrong-typed value. */
+static void rnd_obj(rng *r, sbuf *b, const char *const *keys, const kv_fn *fns, size_t n)
+{
+	size_t order[8];
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	for (size_t i = n; i > 1; i--) {
+		size_t j = rndn(r, i), t = order[i - 1];
+		order[i - 1] = order[j];
+		order[j] = t;
+	}
+	size_t skip = rndn(r, 40) == 0 ? rndn(r, n) : n, dup = rndn(r, 40) == 0 ? rndn(r, n) : n;
+	size_t wrong = rndn(r, 40) == 0 ? rndn(r, n) : n;
+	int first = 1;
+	sb_add(b, "{%s", rnd_ws(r));
+	for (size_t i = 0; i < n; i++) {
+		size_t k = order[i];
+		for (int rep = 0; rep < (k == dup ? 2 : 1); rep++) {
+			if (k == skip)
+				continue;
+			sb_add(b, "%s\"%s\"%s:%s", first ? "" : ",", keys[k], rnd_ws(r), rnd_ws(r));
+			if (k == wrong)
+				rnd_value_wrong(r, b);
+			else
+				fns[k](r, b);
+			sb_add(b, "%s", rnd_ws(r));
+			first = 0;
+		}
+		if (rndn(r, 60) == 0) {
+			sb_add(b, "%s\"%s\":", first ? "" : ",", rndn(r, 2) ? "extra" : keys[rndn(r, n)]);
+			rnd_value_wrong(r, b);
+			first = 0;
+		}
+	}
+	sb_add(b, "}");
+}
+
+static int g_dir_app;
+static const char *g_event;
+
+static void v_event(rng *r, sbuf *b)
+{
+	static const char *const other[] = {"mark", "media", "clear", "stop", "Media", "", "start"};
+	sb_add(b, "\"%s\"", rndn(r, 30) ? g_event : other[rndn(r, sizeof(other) / sizeof(other[0]))]);
+}
+static void v_media(rng *r, sbuf *b)
+{
+	static const char *const sk[] = {"track", "chunk", "timestamp", "payload"};
+	static const kv_fn sf[] = {v_track, rnd_digits, rnd_digits, rnd_payload};
+	if (g_dir_app && rndn(r, 20))
+		rnd_obj(r, b, sk + 3, sf + 3, 1);
+	else
+		rnd_obj(r, b, sk, sf, 4);
+}
+static void v_mark(rng *r, sbuf *b)
+{
+	static const char *const mk[] = {"name"};
+	static const kv_fn mf[] = {v_name};
+	rnd_obj(r, b, mk, mf, 1);
+}
+
+static size_t rnd_frame(rng *r, char *buf, size_t cap, tw_dir dir)
+{
+	sbuf b = {buf, 0, cap};
+	const char *keys[4] = {"event", "streamSid", NULL, "sequenceNumber"};
+	kv_fn fns[4] = {v_event, v_sid, NULL, rnd_digits};
+	int mark = rndn(r, 5) == 0;
+
+	g_dir_app = dir == TW_FROM_APP;
+	g_event = mark ? "mark" : "media";
+	keys[2] = rndn(r, 50) ? g_event : (mark ? "media" : "mark");
+	fns[2] = !strcmp(keys[2], "mark") ? v_mark : v_media;
+	sb_add(&b, "%s", rnd_ws(r));
+	/* app side frames carry no sequenceNumber (mostly) */
+	rnd_obj(r, &b, keys, fns, g_dir_app && rndn(r, 20) ? 3 : 4);
+	sb_add(&b, "%s", rnd_ws(r));
+	return b.n;
+}
+
+/* Byte-level mutations: flip, insert, delete, truncate, splice. */
+static size_t mutate(rng *r, char *buf, size_t n, size_t cap)
+{
+	static const char interesting[] = "\"\\{}[],: \n\t0919aAZz=+/-.\x7f\x80\xc3\xff";
+	unsigned ops = 1 + (unsigned)rndn(r, 3);
+
+	for (unsigned o = 0; o < ops && n; o++) {
+		size_t at = rndn(r, n);
+		char c = rndn(r, 4) ? interesting[rndn(r, sizeof(interesting) - 1)] : (char)rnd(r);
+		switch (rndn(r, 5)) {
+		case 0: buf[at] = c; break;
+		case 1:
+			if (n + 1 < cap) {
+				memmove(buf + at + 1, buf + at, n - at);
+				buf[at] = c;
+				n++;
+			}
+			break;
+		case 2:
+			memmove(buf + at, buf + at + 1, n - at - 1);
+			n--;
+			break;
+		case 3: n = at; break;
+		default: { /* copy a random slice over another place */
+			size_t from = rndn(r, n), len = rndn(r, n - from + 1);
+			if (at + len <= n)
+				memmove(buf + at, buf + from, len);
+		}
+		}
+	}
+	return n;
+}
+
+static void fast_differential(void **state)
+{
+	(void)state;
+	static char frame[64 * 1024];
+	static const size_t caps[] = {0, 4, 16, 160, 161, 4096, TW_MEDIA_MAX, DIFF_AUDIO};
+	diff_stats st = {0};
+	rng r = {0x9e3779b97f4a7c15ULL};
+	unsigned long n = 100000;
+	const char *env = getenv("TW_DIFF_N"); /* longer runs by hand */
+
+	if (env && *env)
+		n = strtoul(env, NULL, 10);
+	for (unsigned long i = 0; i < n; i++) {
+		tw_dir dir = rndn(&r, 2) ? TW_FROM_APP : TW_FROM_STREAM;
+		size_t len = rnd_frame(&r, frame, sizeof(frame), dir);
+		if (rndn(&r, 4) == 0)
+			len = mutate(&r, frame, len, sizeof(frame));
+		size_t cap = rndn(&r, 4) ? (rndn(&r, 2) ? 160 : DIFF_AUDIO) : caps[rndn(&r, sizeof(caps) / sizeof(caps[0]))];
+		both(frame, len, dir, cap, &st);
+	}
+	print_message("differential: %lu frames, fast path took %lu; tree: %lu ok, %lu EBADMSG, %lu EPROTO, "
+		      "%lu EINVAL, %lu ENOSPC\n", st.n, st.fast, st.ok, st.ebadmsg, st.eproto, st.einval, st.enospc);
+	/* the generator must exercise both paths and every outcome */
+	assert_true(st.fast > st.n / 4);
+	assert_true(st.ok > st.fast);
+	assert_true(st.ebadmsg > st.n / 50 && st.eproto > st.n / 50 && st.einval > st.n / 200 &&
+		    st.enospc > st.n / 200);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -440,6 +868,8 @@ int main(void)
 		cmocka_unit_test(rejections),
 		cmocka_unit_test(limits),
 		cmocka_unit_test(fmt_nospc),
+		cmocka_unit_test(fast_examples),
+		cmocka_unit_test(fast_differential),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
