@@ -225,7 +225,12 @@ int sipua_new(sipua **out, const sb_config *conf)
 			     NUTAG_MEDIA_ENABLE(0),
 			     NUTAG_AUTOALERT(0),
 			     NUTAG_AUTOANSWER(0),
-			     NUTAG_ALLOW("INVITE, ACK, BYE, CANCEL, OPTIONS"),
+			     /* SIPTAG_ALLOW_STR replaces nua's default Allow set (NUTAG_ALLOW
+			      * only adds to it): REFER/SUBSCRIBE/NOTIFY/MESSAGE/PUBLISH get 405
+			      * before any handle exists. An accepted out-of-dialog REFER made
+			      * nua start an implicit subscription whose failed NOTIFY freed
+			      * the handle twice (sec_garbage.sh reproduces it). */
+			     SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"),
 			     NUTAG_ENABLEMESSAGE(0),
 			     NUTAG_ENABLEINVITE(1),
 			     SIPTAG_USER_AGENT_STR(SB_VERSION),
