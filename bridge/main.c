@@ -4,6 +4,7 @@
  * thread, sip_ua.h), turns SIGINT/SIGTERM into a drain, and exits 0 after
  * it (1 on a start-up failure, 2 on a configuration error). */
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +37,30 @@ static void install_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* Each call holds two descriptors (RTP socket, WS socket): take the hard
+ * limit when the soft one is lower (systemd's default soft limit is 1024),
+ * and say so when even that cannot carry MAX_CALLS. Beyond it new calls get
+ * 503 (sip_call.c), live ones are unaffected. */
+static void raise_fd_limit(int max_calls)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)max_calls * 2 + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warn("-", "file descriptor limit %llu is below the ~%llu MAX_CALLS=%d needs: calls beyond it get 503 "
+			 "(raise ulimit -n / LimitNOFILE=)",
+			 (unsigned long long)rl.rlim_cur, (unsigned long long)need, max_calls);
+	else
+		log_debug("-", "file descriptor limit %llu", (unsigned long long)rl.rlim_cur);
+}
+
 int main(int argc, char **argv)
 {
 	sb_config conf;
@@ -52,6 +77,7 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		return 2;
 	log_set_level((log_level)conf.log_level);
+	raise_fd_limit(conf.max_calls);
 	if (rtp_ports_init(conf.rtp_min, conf.rtp_max, conf.bind_addr) < 0) {
 		log_err("-", "rtp: cannot use ports %d-%d on %s", conf.rtp_min, conf.rtp_max, conf.bind_addr);
 		goto out;

@@ -99,6 +99,7 @@ int sb_dns_expand(const char *list, const char *what, char *out, size_t cap, cha
 	out[0] = '\0';
 	while (*p) {
 		char item[256], addrs[DNS_LIST_MAX];
+		const char *add;
 		size_t n = strcspn(p, ",");
 		const char *s = p, *e = p + n;
 
@@ -115,8 +116,8 @@ int sb_dns_expand(const char *list, const char *what, char *out, size_t cap, cha
 		}
 		memcpy(item, s, (size_t)(e - s));
 		item[e - s] = '\0';
+		add = item; /* a literal is validated by sb_acl_parse later */
 		if (is_literal(item)) {
-			/* validated by sb_acl_parse later */
 		} else if (!is_hostname(item)) {
 			snprintf(err, errlen, "config: %s: \"%s\" is not an address, CIDR prefix or host name", what,
 				 item);
@@ -124,8 +125,10 @@ int sb_dns_expand(const char *list, const char *what, char *out, size_t cap, cha
 		} else if (sb_dns_resolve(item, addrs, sizeof(addrs)) < 0) {
 			snprintf(err, errlen, "config: %s: cannot resolve \"%s\" (%s)", what, item, addrs);
 			return -EINVAL;
+		} else {
+			add = addrs;
 		}
-		if (append(out, cap, &len, is_literal(item) ? item : addrs) < 0) {
+		if (append(out, cap, &len, add) < 0) {
 			snprintf(err, errlen, "config: %s: too many addresses", what);
 			return -EINVAL;
 		}

@@ -7,6 +7,7 @@
  * SIP_DENY_LOG_MAX per second overall (a scan must not flood the log). */
 #include "sip_int.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,12 @@
 #include "sb_policy.h"
 
 #define SIP_DENY_LOG_MAX 10
+
+static bool is_literal(const char *host)
+{
+	unsigned char buf[16];
+	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
 
 static void kick(void *arg)
 {
@@ -64,9 +71,9 @@ int sip_policy_init(sipua *ua)
 			log_err("-", "sip: SIP_DOMAIN \"%s\" has no usable host part", conf->sip_domain);
 			return -EINVAL;
 		}
-		/* A literal needs no DNS: usable before the first INVITE. */
-		if (sb_dns_resolve(ua->reg_host, ua->reg_addrs, sizeof(ua->reg_addrs)) < 0 ||
-		    strspn(ua->reg_host, "0123456789.:abcdefABCDEF") != strlen(ua->reg_host))
+		/* A literal needs no DNS: in force before the first INVITE. Names
+		 * are looked up off-thread (the SIP loop never waits on DNS). */
+		if (!is_literal(ua->reg_host) || sb_dns_resolve(ua->reg_host, ua->reg_addrs, sizeof(ua->reg_addrs)) < 0)
 			ua->reg_addrs[0] = '\0';
 		if ((rc = sb_dns_new(&ua->dns, kick, ua->q)) < 0)
 			return rc;

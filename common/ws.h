@@ -35,7 +35,9 @@
  *   TCP, TLS and the HTTP upgrade.
  * - wss:// verifies the server against the system CA store
  *   (/etc/ssl/certs/ca-certificates.crt), or the file named by
- *   SSL_CERT_FILE when set at ws_ctx_new time.
+ *   SSL_CERT_FILE when set at ws_ctx_new time; the store is loaded at
+ *   the context's first wss:// connect (ws:// only contexts never pay
+ *   its ~720 KB).
  * - Servers accept a client's subprotocol offer by echoing its first one.
  * - ws_ctx_destroy sends queued messages and a 1001 close frame where the
  *   socket allows, then drops the sockets, calling every close_h before it

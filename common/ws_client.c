@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "err.h"
 #include "log.h"
 #include "ws_int.h"
@@ -161,6 +162,32 @@ void ws_client_close_pending(ws_conn *c)
 	lws_sul_schedule(c->ctx->lws, 0, &c->sul_connect, ws_client_sul_cb, 1);
 }
 
+/* The vhost for wss:// clients, made at the first one: loading the CA
+ * store costs ~720 KB and ~0.1 s, for contexts that may never use TLS.
+ * (DO_SSL_GLOBAL_INIT on a vhost only asks for its client SSL_CTX; the
+ * library init is done once per process in ws_ctx_new.) */
+static struct lws_vhost *ws_client_tls_vhost(ws_ctx *ctx)
+{
+	struct lws_context_creation_info info;
+
+	if (ctx->vh_tls)
+		return ctx->vh_tls;
+	memset(&info, 0, sizeof(info));
+	info.vhost_name = "ws-tls";
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+	info.protocols = ctx->mem->protos;
+	info.retry_and_idle_policy = ctx->idle_policy;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	if (access(ctx->ca_file, R_OK) == 0)
+		info.client_ssl_ca_filepath = ctx->ca_file;
+	else
+		log_warn("-", "ws: CA file %s unreadable: wss:// will fail", ctx->ca_file);
+	ctx->vh_tls = lws_create_vhost(ctx->lws, &info);
+	if (!ctx->vh_tls)
+		log_err("-", "ws: cannot create the wss:// client vhost");
+	return ctx->vh_tls;
+}
+
 /* Hand the connection to lws; address is numeric. On failure before lws
  * returned, the reason is in c->close_reason. */
 static int ws_client_start(ws_conn *c, const char *address)
@@ -171,7 +198,11 @@ static int ws_client_start(ws_conn *c, const char *address)
 
 	memset(&ci, 0, sizeof(ci));
 	ci.context = c->ctx->lws;
-	ci.vhost = c->ctx->vh_local;
+	ci.vhost = u->tls ? ws_client_tls_vhost(c->ctx) : c->ctx->vh_local;
+	if (!ci.vhost) {
+		ws_conn_set_reason(c, 1006, "no TLS client context");
+		return -ENOMEM;
+	}
 	ci.address = address;
 	ci.port = u->port;
 	ci.path = u->path;

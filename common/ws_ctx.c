@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #include "err.h"
 #include "log.h"
 #include "ws_int.h"
@@ -288,23 +287,23 @@ int ws_ctx_new(ws_ctx **out, uv_loop_t *loop, const ws_opts *opts)
 		goto out;
 	}
 
-	/* One vhost without a listen socket for clients and adopted sockets. */
+	/* One vhost without a listen socket for ws:// clients and adopted
+	 * sockets. wss:// clients get their own vhost at first use
+	 * (ws_client.c): its client SSL_CTX holds the whole CA store (~720 KB,
+	 * ~0.1 s to load), which ws:// only users (sipbridge) never need. */
 	memset(&info, 0, sizeof(info));
 	info.vhost_name = "ws-local";
 	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 	info.protocols = m->protos;
 	info.retry_and_idle_policy = ctx->idle_policy;
-	/* On a vhost this flag only asks for its client SSL_CTX (no library
-	 * init happens at vhost creation). */
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-	/* System CA store; SSL_CERT_FILE (OpenSSL's usual variable) overrides. */
+	/* System CA store; SSL_CERT_FILE (OpenSSL's usual variable) overrides,
+	 * read now as ws.h promises. */
 	ca = getenv("SSL_CERT_FILE");
-	if (!ca || !*ca)
-		ca = CA_BUNDLE;
-	if (access(ca, R_OK) == 0)
-		info.client_ssl_ca_filepath = ca;
-	else
-		log_warn("-", "ws: CA file %s unreadable: wss:// will fail", ca);
+	ctx->ca_file = strdup(ca && *ca ? ca : CA_BUNDLE);
+	if (!ctx->ca_file) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	vh = lws_create_vhost(ctx->lws, &info);
 	if (!vh) {
 		log_err("-", "ws: cannot create client vhost");
@@ -319,6 +318,7 @@ out:
 			ws_ctx_destroy(ctx); /* the idle handle finishes lws */
 		} else {
 			ws_lwsmem_free(m);
+			free(ctx->ca_file);
 			free(ctx);
 		}
 	}
@@ -347,6 +347,7 @@ static void ws_ctx_teardown(ws_ctx *ctx)
 	}
 	WS_LEAVE(m);
 	m->ctx = NULL;
+	free(ctx->ca_file);
 	free(ctx);
 	if (!m->idle_on) {
 		uv_idle_init(m->loop, &m->idle);

@@ -112,7 +112,9 @@ struct ws_ctx {
 	uv_loop_t *loop;
 	ws_lwsmem *mem;
 	struct lws_context *lws;
-	struct lws_vhost *vh_local; /* no listen socket: clients + adopt */
+	struct lws_vhost *vh_local; /* no listen socket: ws:// clients + adopt */
+	struct lws_vhost *vh_tls;   /* wss:// clients, created at first use */
+	char *ca_file;              /* CA store for vh_tls */
 	const lws_retry_bo_t *idle_policy; /* NULL: no keepalive pings */
 	ws_opts opts;
 	ws_conn *conns;

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "b64.h"
-#include "fallback.h"
 #include "jsonw.h"
 #include "log.h"
 #include "rt.h"
@@ -17,31 +16,6 @@ static void oa_text(ws_conn *conn, const char *data, size_t len, void *arg);
 static void oa_close(ws_conn *conn, int code, const char *reason, void *arg);
 static const ws_handlers oa_h = { .open_h = oa_open, .text_h = oa_text, .close_h = oa_close };
 static void send_dtmf(vcall *c, char digit);
-
-void relay_failed(vcall *c, const char *end_reason, const char *why)
-{
-	char buf[256];
-	int n;
-
-	if (c->oa_failed || c->ended)
-		return;
-	c->oa_failed = true;
-	snprintf(c->fail_reason, sizeof(c->fail_reason), "%s", end_reason);
-	snprintf(c->fail_why, sizeof(c->fail_why), "%s", why);
-	atomic_fetch_add(&c->v->st.openai_failures, 1);
-	log_warn(c->id, "realtime: %s (%s)", why, end_reason);
-	/* this session is over: no more model audio or API cost */
-	if (c->oa)
-		ws_close(c->oa, 1000, "session failed");
-	/* the agent's unfinished sentence must not run into the prompt */
-	if (c->stream && c->started && play_playing(&c->play) &&
-	    (n = tw_fmt_clear(buf, sizeof(buf), c->stream_sid)) > 0) {
-		vc_send_stream(c, buf, (size_t)n);
-		play_init(&c->play);
-	}
-	if (c->started) /* else on_start runs it: the caller's number is needed */
-		fb_openai_failed(c->v, c, c->fail_reason, c->fail_why);
-}
 
 int relay_connect(vcall *c)
 {
@@ -458,23 +432,6 @@ static void oa_text(ws_conn *conn, const char *data, size_t len, void *arg)
 	rt_event_clear(&ev);
 }
 
-/* Which failure, for the call log's endReason: a refused upgrade reads
- * "HTTP <status>: …" (ws.h). */
-static const char *close_reason_kind(bool was_open, const char *reason)
-{
-	unsigned st = 0;
-
-	if (was_open)
-		return "openai_dropped";
-	if (reason && sscanf(reason, "HTTP %u", &st) == 1) {
-		if (st == 401 || st == 403)
-			return "openai_auth";
-		if (st == 429)
-			return "openai_rate_limited";
-	}
-	return "openai_unreachable";
-}
-
 static void oa_close(ws_conn *conn, int code, const char *reason, void *arg)
 {
 	vcall *c = arg;
@@ -485,7 +442,7 @@ static void oa_close(ws_conn *conn, int code, const char *reason, void *arg)
 	if (!c->ended) {
 		snprintf(why, sizeof(why), "%s (%d %s)",
 			 c->oa_open ? "connection closed mid-call" : "unreachable", code, reason ? reason : "");
-		relay_failed(c, close_reason_kind(c->oa_open, reason), why);
+		relay_failed(c, relay_fail_kind(c->oa_open, reason), why);
 	}
 	c->oa_open = false;
 	vc_maybe_free(c);

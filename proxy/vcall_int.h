@@ -74,6 +74,9 @@ void relay_dtmf(vcall *c, char digit); /* a keypress -> "[DTMF d]" user message 
  * (openai_unreachable, openai_auth, openai_rate_limited, openai_error,
  * openai_dropped). Once per call; runs the fallback when started. */
 void relay_failed(vcall *c, const char *end_reason, const char *why);
+/* endReason of a Realtime connection that closed: openai_dropped once open,
+ * else from the refused upgrade's "HTTP <status>: …" reason (ws.h). */
+const char *relay_fail_kind(bool was_open, const char *reason);
 
 /* vcall.c */
 int vc_obuf(vcall *c, size_t need); /* make c->obuf hold need bytes */

@@ -32,6 +32,8 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <openssl/sha.h>
 #include <uv.h>
 
 #include "b64.h"
@@ -58,8 +60,8 @@ typedef enum { ST_IDLE, ST_CONNECTING, ST_SENDING, ST_DRAIN, ST_CLOSED } st_stat
 typedef struct strm {
 	int idx;
 	st_state state;
-	/* proxy mode */
-	ws_conn *ws;
+	/* proxy mode: a ws_conn (--lws) or an rconn (raw, default) */
+	void *ws;
 	char sid[40], call_sid[40];
 	uint64_t tw_seq, chunk;
 	/* chain mode */
@@ -88,6 +90,10 @@ static struct {
 	unsigned max_frames;
 	uv_loop_t *loop;
 	ws_ctx *srv, *cli;
+	bool lws;
+	int lfd;
+	uv_poll_t lpoll;
+	struct rconn *rlist;
 	strm *s;
 	strm *slot[SLOTS];
 	int64_t slot_due[SLOTS];
@@ -95,7 +101,7 @@ static struct {
 	uv_prepare_t prep;
 	uv_signal_t sigint, sigterm;
 	int started, opened, closed, failed, latched, finished;
-	int64_t t0, t_all_open, wake;
+	int64_t t0, t_all_open, t_last_latch, wake;
 	bool wake_valid, stopping, chain;
 	int64_t deadline_ms;
 	/* counters */
@@ -215,16 +221,475 @@ static const char *json_str(const char *d, size_t len, const char *key, size_t *
 	return p;
 }
 
+
+/* ---- raw WebSocket (RFC 6455) on plain sockets ----------------------------
+ * The generator's own connections (2 x N in proxy mode) cost it as much CPU
+ * as voiceproxy spends when they go through common/ws (libwebsockets: a
+ * WRITEABLE round trip and two epoll_ctl per message). Here a message is one
+ * write(2) when the socket takes it; only a partial write arms POLLOUT. */
+
+typedef struct rconn {
+	int fd;
+	uv_poll_t poll;
+	bool server, open, close_sent, dead, polling_out;
+	int events;
+	char *in, *out, *msg;
+	size_t inlen, incap, outlen, outcap, msglen, msgcap;
+	void (*open_h)(struct rconn *c, void *arg);
+	void (*text_h)(struct rconn *c, const char *d, size_t len, void *arg);
+	void (*close_h)(struct rconn *c, void *arg);
+	void *arg;
+	char hs[768]; /* client: the upgrade request to send */
+	struct rconn *next, *prev;
+} rconn;
+
+static void rc_io(uv_poll_t *h, int status, int events);
+
+static int grow(char **b, size_t *cap, size_t need)
+{
+	size_t nc = *cap ? *cap : 4096;
+	char *p;
+
+	if (need <= *cap)
+		return 0;
+	while (nc < need)
+		nc *= 2;
+	if (!(p = realloc(*b, nc)))
+		return -1;
+	*b = p;
+	*cap = nc;
+	return 0;
+}
+
+static void rc_set_events(rconn *c, int ev)
+{
+	if (c->dead || ev == c->events)
+		return;
+	c->events = ev;
+	uv_poll_start(&c->poll, ev, rc_io);
+}
+
+static void rc_closed(uv_handle_t *h)
+{
+	rconn *c = h->data;
+	free(c->in);
+	free(c->out);
+	free(c->msg);
+	free(c);
+}
+
+static void rc_kill(rconn *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	uv_poll_stop(&c->poll);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		G.rlist = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->close_h)
+		c->close_h(c, c->arg);
+	uv_close((uv_handle_t *)&c->poll, rc_closed);
+}
+
+static int rc_write(rconn *c, const void *p, size_t n)
+{
+	ssize_t w = 0;
+
+	if (c->dead)
+		return -ENOTCONN;
+	if (!c->outlen) {
+		w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		if (w < 0)
+			w = 0;
+	}
+	if ((size_t)w < n) {
+		if (c->outlen + n - (size_t)w > (64u << 20) || grow(&c->out, &c->outcap, c->outlen + n - (size_t)w))
+			return -ENOBUFS;
+		memcpy(c->out + c->outlen, (const char *)p + w, n - (size_t)w);
+		c->outlen += n - (size_t)w;
+		rc_set_events(c, UV_READABLE | UV_WRITABLE);
+	}
+	return 0;
+}
+
+static int rc_frame(rconn *c, int opcode, const char *d, size_t n)
+{
+	unsigned char hdr[14];
+	size_t h = 2;
+	char stackbuf[8192], *buf = stackbuf;
+	int r;
+
+	hdr[0] = (unsigned char)(0x80 | opcode);
+	if (n < 126) {
+		hdr[1] = (unsigned char)n;
+	} else if (n < 65536) {
+		hdr[1] = 126;
+		hdr[2] = (unsigned char)(n >> 8);
+		hdr[3] = (unsigned char)n;
+		h = 4;
+	} else {
+		hdr[1] = 127;
+		for (int i = 0; i < 8; i++)
+			hdr[2 + i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
+		h = 10;
+	}
+	if (!c->server) { /* clients mask; a zero key leaves the payload as is */
+		hdr[1] |= 0x80;
+		memset(hdr + h, 0, 4);
+		h += 4;
+	}
+	if (h + n > sizeof(stackbuf) && !(buf = malloc(h + n)))
+		return -ENOMEM;
+	memcpy(buf, hdr, h);
+	memcpy(buf + h, d, n);
+	r = rc_write(c, buf, h + n);
+	if (buf != stackbuf)
+		free(buf);
+	return r;
+}
+
+static int rc_send(rconn *c, const char *d, size_t n)
+{
+	if (!c->open || c->close_sent)
+		return -ENOTCONN;
+	return rc_frame(c, 1, d, n);
+}
+
+static void rc_close(rconn *c)
+{
+	unsigned char code[2] = { 0x03, 0xe8 }; /* 1000 */
+	if (c->dead || c->close_sent)
+		return;
+	rc_frame(c, 8, (const char *)code, 2);
+	c->close_sent = true;
+}
+
+static const char *find_hdr(const char *h, const char *name, size_t *vl)
+{
+	const char *p = strcasestr(h, name), *e;
+	if (!p)
+		return NULL;
+	p += strlen(name);
+	while (*p == ' ')
+		p++;
+	e = strstr(p, "\r\n");
+	if (!e)
+		return NULL;
+	*vl = (size_t)(e - p);
+	return p;
+}
+
+/* The HTTP part: returns bytes consumed, 0 = need more, -1 = refused. */
+static int rc_handshake(rconn *c)
+{
+	char *end;
+	size_t hl;
+
+	if (grow(&c->in, &c->incap, c->inlen + 1))
+		return -1;
+	c->in[c->inlen] = '\0';
+	end = strstr(c->in, "\r\n\r\n");
+	if (!end)
+		return c->inlen > 16384 ? -1 : 0;
+	hl = (size_t)(end - c->in) + 4;
+	end[2] = '\0';
+	if (c->server) {
+		size_t kl = 0;
+		const char *k = find_hdr(c->in, "\nSec-WebSocket-Key:", &kl);
+		unsigned char sha[SHA_DIGEST_LENGTH];
+		char cat[128], acc[64], resp[256];
+		int n;
+		if (!k || kl > 60)
+			return -1;
+		n = snprintf(cat, sizeof(cat), "%.*s258EAFA5-E914-47DA-95CA-C5AB0DC85B11", (int)kl, k);
+		SHA1((const unsigned char *)cat, (size_t)n, sha);
+		b64_encode(acc, sha, sizeof(sha));
+		n = snprintf(resp, sizeof(resp),
+			     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+			     "Sec-WebSocket-Accept: %s\r\n\r\n", acc);
+		c->open = true;
+		if (rc_write(c, resp, (size_t)n) < 0)
+			return -1;
+	} else {
+		if (strncmp(c->in, "HTTP/1.1 101", 12)) {
+			fprintf(stderr, "loadgen: upgrade refused: %.60s\n", c->in);
+			return -1;
+		}
+		c->open = true;
+		if (c->open_h)
+			c->open_h(c, c->arg);
+	}
+	return (int)hl;
+}
+
+/* Frames: returns bytes consumed, -1 to drop the connection. */
+static long rc_frames(rconn *c, size_t off)
+{
+	size_t p = off;
+
+	while (!c->dead && c->inlen - p >= 2) {
+		unsigned char *b = (unsigned char *)c->in + p;
+		int op = b[0] & 0x0f;
+		bool fin = b[0] & 0x80, masked = b[1] & 0x80;
+		uint64_t len = b[1] & 0x7f;
+		size_t h = 2, avail = c->inlen - p;
+		if (len == 126) {
+			if (avail < 4)
+				break;
+			len = (uint64_t)b[2] << 8 | b[3];
+			h = 4;
+		} else if (len == 127) {
+			if (avail < 10)
+				break;
+			len = 0;
+			for (int i = 0; i < 8; i++)
+				len = len << 8 | b[2 + i];
+			h = 10;
+		}
+		if (len > (16u << 20))
+			return -1;
+		if (masked)
+			h += 4;
+		if (avail < h + len)
+			break;
+		if (masked) {
+			unsigned char *k = b + h - 4, *d = b + h;
+			for (uint64_t i = 0; i < len; i++)
+				d[i] ^= k[i & 3];
+		}
+		switch (op) {
+		case 0: case 1:
+			if (op == 1 && fin && !c->msglen) {
+				if (c->text_h)
+					c->text_h(c, (const char *)b + h, (size_t)len, c->arg);
+			} else {
+				if (grow(&c->msg, &c->msgcap, c->msglen + len))
+					return -1;
+				memcpy(c->msg + c->msglen, b + h, len);
+				c->msglen += len;
+				if (fin) {
+					if (c->text_h)
+						c->text_h(c, c->msg, c->msglen, c->arg);
+					c->msglen = 0;
+				}
+			}
+			break;
+		case 8:
+			if (!c->close_sent)
+				rc_close(c);
+			return -1;
+		case 9:
+			rc_frame(c, 10, (const char *)b + h, (size_t)len);
+			break;
+		default:
+			break;
+		}
+		p += h + len;
+	}
+	return (long)(p - off);
+}
+
+static void rc_io(uv_poll_t *h, int status, int events)
+{
+	rconn *c = h->data;
+
+	if (status < 0) {
+		rc_kill(c);
+		return;
+	}
+	if (events & UV_WRITABLE) {
+		if (!c->open && !c->server && c->hs[0]) { /* connected */
+			int err = 0;
+			socklen_t el = sizeof(err);
+			getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+			if (err) {
+				fprintf(stderr, "loadgen: connect: %s\n", strerror(err));
+				rc_kill(c);
+				return;
+			}
+			rc_set_events(c, UV_READABLE);
+			if (rc_write(c, c->hs, strlen(c->hs)) < 0) {
+				rc_kill(c);
+				return;
+			}
+			c->hs[0] = '\0';
+		} else if (c->outlen) {
+			ssize_t w = send(c->fd, c->out, c->outlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (w < 0 && errno != EAGAIN) {
+				rc_kill(c);
+				return;
+			}
+			if (w > 0) {
+				memmove(c->out, c->out + w, c->outlen - (size_t)w);
+				c->outlen -= (size_t)w;
+			}
+			if (!c->outlen)
+				rc_set_events(c, UV_READABLE);
+		} else {
+			rc_set_events(c, UV_READABLE);
+		}
+	}
+	if (events & UV_READABLE) {
+		for (;;) {
+			ssize_t r;
+			long used;
+			size_t off = 0;
+			if (grow(&c->in, &c->incap, c->inlen + 65536)) {
+				rc_kill(c);
+				return;
+			}
+			r = recv(c->fd, c->in + c->inlen, c->incap - c->inlen - 1, MSG_DONTWAIT);
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+				rc_kill(c);
+				return;
+			}
+			if (r < 0)
+				break;
+			c->inlen += (size_t)r;
+			if (!c->open) {
+				int n = rc_handshake(c);
+				if (n < 0) {
+					rc_kill(c);
+					return;
+				}
+				off = (size_t)n;
+				if (!n)
+					continue;
+			}
+			used = rc_frames(c, off);
+			if (used < 0 || c->dead) {
+				rc_kill(c);
+				return;
+			}
+			off += (size_t)used;
+			memmove(c->in, c->in + off, c->inlen - off);
+			c->inlen -= off;
+		}
+	}
+}
+
+static rconn *rc_new(int fd, bool server)
+{
+	rconn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->fd = fd;
+	c->server = server;
+	c->poll.data = c;
+	uv_poll_init(G.loop, &c->poll, fd);
+	c->next = G.rlist;
+	if (G.rlist)
+		G.rlist->prev = c;
+	G.rlist = c;
+	return c;
+}
+
+/* url: ws://127.0.0.1:PORT/path */
+static rconn *rc_connect(const char *url, const char *bearer, void (*open_h)(rconn *, void *),
+			 void (*text_h)(rconn *, const char *, size_t, void *), void (*close_h)(rconn *, void *),
+			 void *arg)
+{
+	char host[64], path[256] = "/";
+	int port = 0, fd;
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	rconn *c;
+
+	if (sscanf(url, "ws://%63[^:]:%d%255s", host, &port, path) < 2 || inet_pton(AF_INET, host, &a.sin_addr) != 1)
+		return NULL;
+	a.sin_port = htons((uint16_t)port);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	{
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno != EINPROGRESS) {
+		close(fd);
+		return NULL;
+	}
+	if (!(c = rc_new(fd, false))) {
+		close(fd);
+		return NULL;
+	}
+	c->open_h = open_h;
+	c->text_h = text_h;
+	c->close_h = close_h;
+	c->arg = arg;
+	snprintf(c->hs, sizeof(c->hs),
+		 "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s%s%s\r\n",
+		 path, host, port, bearer ? "Authorization: Bearer " : "", bearer ? bearer : "", bearer ? "\r\n" : "");
+	rc_set_events(c, UV_WRITABLE);
+	return c;
+}
+
+static void rt_text_raw(rconn *c, const char *d, size_t len, void *arg);
+
+static void rc_accept(uv_poll_t *h, int status, int events)
+{
+	(void)h;
+	(void)events;
+	if (status < 0)
+		return;
+	for (;;) {
+		int fd = accept4(G.lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+		rconn *c;
+		if (fd < 0)
+			return;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (!(c = rc_new(fd, true))) {
+			close(fd);
+			continue;
+		}
+		G.fake_conns++;
+		c->text_h = rt_text_raw;
+		rc_set_events(c, UV_READABLE);
+	}
+}
+
+static int rc_listen(int port, int *bound)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	socklen_t al = sizeof(a);
+	int one = 1;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	G.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (G.lfd < 0)
+		return -1;
+	setsockopt(G.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(G.lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(G.lfd, 4096) < 0)
+		return -1;
+	getsockname(G.lfd, (struct sockaddr *)&a, &al);
+	*bound = ntohs(a.sin_port);
+	uv_poll_init(G.loop, &G.lpoll, G.lfd);
+	uv_poll_start(&G.lpoll, UV_READABLE, rc_accept);
+	return 0;
+}
+
+/* Generic send on a stream's or the fake's connection. */
+static int x_send(void *conn, const char *d, size_t n)
+{
+	return G.lws ? ws_send_text(conn, d, n) : rc_send(conn, d, n);
+}
+
 /* ---- the fake Realtime server (echo) ------------------------------------ */
 
-static void rt_text(ws_conn *c, const char *d, size_t len, void *arg)
+static void fake_text(void *c, const char *d, size_t len)
 {
 	size_t tl = 0, al = 0, pos;
 	const char *type = json_str(d, len, "type", &tl), *a;
 	int64_t t = rx_now();
 	int n;
 
-	(void)arg;
 	if (!type)
 		return;
 	if (tl == 14 && !memcmp(type, "session.update", 14)) {
@@ -233,7 +698,7 @@ static void rt_text(ws_conn *c, const char *d, size_t len, void *arg)
 			"\"object\":\"realtime.session\",\"id\":\"sess_bench\",\"model\":\"gpt-realtime\",\"audio\":"
 			"{\"input\":{\"format\":{\"type\":\"audio/pcmu\"}},\"output\":{\"format\":{\"type\":\"audio/pcmu\"},"
 			"\"voice\":\"alloy\"}}}}";
-		ws_send_text(c, upd, sizeof(upd) - 1);
+		x_send(c, upd, sizeof(upd) - 1);
 		return;
 	}
 	if (tl != 25 || memcmp(type, "input_audio_buffer.append", 25) || !(a = json_str(d, len, "audio", &al)))
@@ -274,7 +739,7 @@ static void rt_text(ws_conn *c, const char *d, size_t len, void *arg)
 	pos += 2;
 	{
 		int64_t tx = now_ns();
-		int r = ws_send_text(c, G.buf, pos);
+		int r = x_send(c, G.buf, pos);
 		for (int off = 0; off + FRAME <= n; off += FRAME) {
 			uint32_t idx, seq;
 			int64_t ts;
@@ -300,6 +765,18 @@ static void rt_text(ws_conn *c, const char *d, size_t len, void *arg)
 			}
 		}
 	}
+}
+
+static void rt_text(ws_conn *c, const char *d, size_t len, void *arg)
+{
+	(void)arg;
+	fake_text(c, d, len);
+}
+
+static void rt_text_raw(rconn *c, const char *d, size_t len, void *arg)
+{
+	(void)arg;
+	fake_text(c, d, len);
 }
 
 static void rt_close(ws_conn *c, int code, const char *reason, void *arg)
@@ -362,15 +839,13 @@ static void caller_frame(strm *s, const uint8_t *f, int64_t t)
 
 /* ---- proxy mode: Twilio streams ------------------------------------------ */
 
-static void tw_text(ws_conn *c, const char *d, size_t len, void *arg)
+static void tw_text_core(strm *s, const char *d, size_t len)
 {
-	strm *s = arg;
 	size_t el = 0, pl = 0;
 	const char *ev = json_str(d, len, "event", &el), *p;
 	int64_t t = rx_now();
 	int n;
 
-	(void)c;
 	if (!ev) {
 		G.ws_errors++;
 		return;
@@ -390,14 +865,14 @@ static void tw_text(ws_conn *c, const char *d, size_t len, void *arg)
 		memcpy(name, p, pl);
 		name[pl] = '\0';
 		n = tw_fmt_mark(G.buf, sizeof(G.buf), ++s->tw_seq, s->sid, name);
-		if (n > 0 && ws_send_text(s->ws, G.buf, (size_t)n) == 0)
+		if (n > 0 && x_send(s->ws, G.buf, (size_t)n) == 0)
 			G.marks_echoed++;
 	}
 }
 
-static void tw_open(ws_conn *c, void *arg)
+static void tw_open_core(strm *s)
 {
-	strm *s = arg;
+	void *c = s->ws;
 	tw_start st;
 	int n;
 
@@ -415,9 +890,9 @@ static void tw_open(ws_conn *c, void *arg)
 	snprintf(st.params[1].val, TW_VAL_MAX, "+3310000%04d", s->idx % 10000);
 	st.nparams = 2;
 	n = tw_fmt_connected(G.buf, sizeof(G.buf));
-	ws_send_text(c, G.buf, (size_t)n);
+	x_send(c, G.buf, (size_t)n);
 	n = tw_fmt_start(G.buf, sizeof(G.buf), ++s->tw_seq, &st);
-	ws_send_text(c, G.buf, (size_t)n);
+	x_send(c, G.buf, (size_t)n);
 	s->state = ST_SENDING;
 	if (++G.opened == G.n)
 		G.t_all_open = now_ns();
@@ -427,11 +902,8 @@ static void tw_open(ws_conn *c, void *arg)
 
 static void maybe_finish(void);
 
-static void tw_close(ws_conn *c, int code, const char *reason, void *arg)
+static void tw_close_core(strm *s, int code, const char *reason)
 {
-	strm *s = arg;
-
-	(void)c;
 	if (s->state != ST_DRAIN && s->state != ST_CLOSED) {
 		G.failed++;
 		fprintf(stderr, "loadgen: stream %d closed early: %d %s\n", s->idx, code, reason ? reason : "");
@@ -442,6 +914,37 @@ static void tw_close(ws_conn *c, int code, const char *reason, void *arg)
 	s->ws = NULL;
 	G.closed++;
 	maybe_finish();
+}
+
+static void tw_text(ws_conn *c, const char *d, size_t len, void *arg)
+{
+	(void)c;
+	tw_text_core(arg, d, len);
+}
+static void tw_open(ws_conn *c, void *arg)
+{
+	(void)c;
+	tw_open_core(arg);
+}
+static void tw_close(ws_conn *c, int code, const char *reason, void *arg)
+{
+	(void)c;
+	tw_close_core(arg, code, reason);
+}
+static void tw_text_raw(rconn *c, const char *d, size_t len, void *arg)
+{
+	(void)c;
+	tw_text_core(arg, d, len);
+}
+static void tw_open_raw(rconn *c, void *arg)
+{
+	(void)c;
+	tw_open_core(arg);
+}
+static void tw_close_raw(rconn *c, void *arg)
+{
+	(void)c;
+	tw_close_core(arg, 1006, "closed");
 }
 
 static const ws_handlers tw_h = { .open_h = tw_open, .text_h = tw_text, .close_h = tw_close };
@@ -458,7 +961,17 @@ static void start_stream(strm *s)
 		hdrs[0] = auth;
 	}
 	s->state = ST_CONNECTING;
-	if (ws_connect(G.cli, G.url, hdrs, &tw_h, s, &s->ws) < 0) {
+	if (!G.lws) {
+		s->ws = rc_connect(G.url, G.bearer, tw_open_raw, tw_text_raw, tw_close_raw, s);
+		if (!s->ws) {
+			fprintf(stderr, "loadgen: stream %d: cannot connect\n", s->idx);
+			s->state = ST_CLOSED;
+			G.failed++;
+			G.closed++;
+		}
+		return;
+	}
+	if (ws_connect(G.cli, G.url, hdrs, &tw_h, s, (ws_conn **)&s->ws) < 0) {
 		fprintf(stderr, "loadgen: stream %d: cannot connect\n", s->idx);
 		s->state = ST_CLOSED;
 		G.failed++;
@@ -523,6 +1036,7 @@ static void rtp_readable(uv_poll_t *h, int status, int events)
 			s->remote = from;
 			s->state = ST_SENDING;
 			G.latched++;
+			G.t_last_latch = now_ns();
 			if (++G.cur_concurrent > G.max_concurrent)
 				G.max_concurrent = G.cur_concurrent;
 			if (G.latched == G.n)
@@ -589,7 +1103,7 @@ static void send_frame(strm *s)
 	} else {
 		int n = tw_fmt_media(G.buf, sizeof(G.buf), ++s->tw_seq, s->sid, TW_TRACK_INBOUND, ++s->chunk,
 				     (uint64_t)seq * 20, f, FRAME);
-		if (n <= 0 || ws_send_text(s->ws, G.buf, (size_t)n) < 0)
+		if (n <= 0 || x_send(s->ws, G.buf, (size_t)n) < 0)
 			return;
 	}
 	s->sent++;
@@ -609,8 +1123,11 @@ static void end_stream(strm *s)
 		int n = tw_fmt_stop(G.buf, sizeof(G.buf), ++s->tw_seq, s->sid, "AC00000000000000000000000000000000",
 				    s->call_sid);
 		if (n > 0)
-			ws_send_text(s->ws, G.buf, (size_t)n);
-		ws_close(s->ws, 1000, "stop");
+			x_send(s->ws, G.buf, (size_t)n);
+		if (G.lws)
+			ws_close(s->ws, 1000, "stop");
+		else
+			rc_close(s->ws);
 	}
 	s->state = ST_DRAIN;
 }
@@ -660,8 +1177,12 @@ static void on_wheel(uv_timer_t *tm)
 			G.slot_due[k] += 20000000;
 		}
 	}
-	if (G.chain)
+	if (G.chain) {
+		/* some calls never came: the window opens 3 s after the last one */
+		if (!G.t_all_open && G.latched && now - G.t_last_latch > 3000000000LL)
+			G.t_all_open = now;
 		maybe_finish();
+	}
 }
 
 /* ---- end ------------------------------------------------------------------ */
@@ -689,7 +1210,15 @@ static void stop_all(void)
 			}
 	if (G.cli)
 		ws_ctx_destroy(G.cli);
-	ws_ctx_destroy(G.srv);
+	if (G.srv)
+		ws_ctx_destroy(G.srv);
+	while (G.rlist)
+		rc_kill(G.rlist);
+	if (!G.lws) {
+		uv_poll_stop(&G.lpoll);
+		uv_close((uv_handle_t *)&G.lpoll, NULL);
+		close(G.lfd);
+	}
 	G.cli = G.srv = NULL;
 }
 
@@ -774,6 +1303,7 @@ static void usage(void)
 		"usage: loadgen --mode proxy|chain --calls N --seconds S --rt-port P\n"
 		"  proxy: --url ws://127.0.0.1:PORT/media-stream [--bearer TOKEN] [--rate STREAMS_PER_S]\n"
 		"  chain: --rtp-base PORT (call i uses PORT+i) [--max-seconds T]\n"
+		"  --lws: WebSockets through common/ws (libwebsockets) instead of the built-in raw ones\n"
 		"  The fake Realtime (echo) listens on 127.0.0.1:--rt-port (0 = any; printed as RTPORT n).\n");
 	exit(2);
 }
@@ -807,6 +1337,7 @@ int main(int argc, char **argv)
 		case 'p': G.rt_port = atoi(optarg); break;
 		case 'B': G.rtp_base = atoi(optarg); break;
 		case 'M': max_s = atoi(optarg); break;
+		case 'L': G.lws = true; break;
 		default: usage();
 		}
 	}
@@ -820,14 +1351,15 @@ int main(int argc, char **argv)
 	hist *hs[] = { &G.hop_in, &G.hop_out, &G.hop_out_net, &G.rtt, &G.gen_lag, &G.pace };
 	for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
 		hs[i]->b = calloc(HB, sizeof(uint32_t));
-	if (ws_ctx_new(&G.srv, G.loop, &wo) < 0 || ws_listen(G.srv, "127.0.0.1", G.rt_port, rt_accept, NULL,
-							      &G.rt_bound) < 0) {
+	if (G.lws ? (ws_ctx_new(&G.srv, G.loop, &wo) < 0 ||
+		     ws_listen(G.srv, "127.0.0.1", G.rt_port, rt_accept, NULL, &G.rt_bound) < 0)
+		  : rc_listen(G.rt_port, &G.rt_bound) < 0) {
 		fprintf(stderr, "loadgen: cannot listen for the fake Realtime server\n");
 		return 2;
 	}
 	printf("RTPORT %d\n", G.rt_bound);
 	fflush(stdout);
-	if (!G.chain && ws_ctx_new(&G.cli, G.loop, &wo) < 0)
+	if (G.lws && !G.chain && ws_ctx_new(&G.cli, G.loop, &wo) < 0)
 		return 2;
 	G.t0 = now_ns();
 	for (int i = 0; i < G.n; i++) {

@@ -29,6 +29,10 @@ c = [x for x in r if x["path"] == "/api/calls" and x["body"].get("from") == sys.
 print(len(c), *[x["body"]["endReason"] for x in c])
 PY
 }
+wait_started() { # N: N streams started (the clients may be slow to start under load)
+  for _ in $(seq 200); do [ "$(grep -c 'started (restaurant' "$T/vp.log")" -ge "$1" ] && return 0; sleep 0.05; done
+  fail "the calls did not start"
+}
 upgrade_status() { # HTTP status of a /media-stream upgrade now
   curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
     -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
@@ -43,7 +47,7 @@ twc --restaurant-id pizza-napoli --from +33620000001 --tone 300:1800 --duration-
   --summary "$T/a1.json" >/dev/null & C1=$!
 twc --restaurant-id pizza-napoli --from +33620000002 --tone 300:1000 --duration-ms 1000 --wait-close \
   --max-ms 20000 --summary "$T/a2.json" >/dev/null & C2=$!
-sleep 0.8
+wait_started 2; sleep 0.3
 t0=$(ms); kill -TERM "$VP_PID"
 sleep 0.3
 st=$(upgrade_status)
@@ -69,7 +73,7 @@ start_rt
 start_vp DASHBOARD_URL="http://127.0.0.1:$DASH_PORT" SHUTDOWN_GRACE_MS=2000
 twc --restaurant-id pizza-napoli --from +33620000003 --tone 300:1000 --duration-ms 1000 --wait-close \
   --max-ms 20000 --summary "$T/b.json" >/dev/null & C3=$!
-sleep 0.8
+wait_started 1; sleep 0.3
 t0=$(ms); kill -TERM "$VP_PID"
 wait "$C3" || fail "B: twilio_client"
 for _ in $(seq 100); do kill -0 "$VP_PID" 2>/dev/null || break; sleep 0.1; done

@@ -84,12 +84,14 @@ stop_stream_server() {
 }
 
 # start_bridge [args...] -> SIP_PORT, SB_PID. Retries on a port race.
+# SB_NOFILE=N runs it under `ulimit -n N` (descriptor exhaustion tests).
 start_bridge() {
-	local try
+	local try pre=()
+	[ -n "${SB_NOFILE:-}" ] && pre=(bash -c 'ulimit -n "$0" && exec "$@"' "$SB_NOFILE")
 	for try in 1 2 3 4 5; do
 		SIP_PORT=$(free_port)
 		rm -f "$T/sb.log"
-		"$BUILD/sipbridge" --bind 127.0.0.1 --sip-port "$SIP_PORT" --rtp-ports "$(rtp_range)" \
+		"${pre[@]}" "$BUILD/sipbridge" --bind 127.0.0.1 --sip-port "$SIP_PORT" --rtp-ports "$(rtp_range)" \
 			--ws-url "ws://127.0.0.1:${WS_PORT:-9}/media-stream" --log-level debug "$@" >"$T/sb.log" 2>&1 &
 		SB_PID=$!; PIDS+=("$SB_PID")
 		if wait_for "$T/sb.log" 'sipbridge ready|cannot listen|exiting' 20 && grep -q 'sipbridge ready' "$T/sb.log"; then
