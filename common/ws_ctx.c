@@ -104,7 +104,10 @@ static int ws_dispatch(ws_lwsmem *m, struct lws *wsi, enum lws_callback_reasons 
 	case LWS_CALLBACK_CLOSED_HTTP:
 	case LWS_CALLBACK_WSI_DESTROY:
 		if (c) {
-			if (c->notify)
+			/* Inside lws_client_connect_via_info (e.g. socket() failed
+			 * with EMFILE) lws reports synchronously: ws_conn_finish
+			 * only detaches then, and ws_connect reports the error. */
+			if (c->notify || c->in_connect)
 				ws_conn_finish(c, 1006, "connection lost");
 			else
 				ws_conn_free(c);

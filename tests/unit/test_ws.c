@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -566,6 +567,43 @@ static void test_connect_refused(void **state)
 	assert_int_equal(ws_connect(t->ctx, "http://x/", NULL, &cli_h, NULL, NULL), -EINVAL);
 	assert_int_equal(ws_connect(t->ctx, "ws://:80/", NULL, &cli_h, NULL, NULL), -EINVAL);
 	assert_int_equal(ws_connect(t->ctx, "ws://h:99999/", NULL, &cli_h, NULL, NULL), -EINVAL);
+	t_free(t);
+}
+
+/* socket() failing inside lws_client_connect_via_info (EMFILE) makes lws
+ * call back synchronously: the conn must survive until ws_connect returns,
+ * then exactly one outcome (an error return, or one close_h). */
+static void test_connect_emfile(void **state)
+{
+	(void)state;
+	T *t = t_new(NULL);
+	int port, lfd = listen_plain(&port);
+	int fds[4096], n = 0, rc;
+	char url[64];
+
+	struct rlimit old, low;
+
+	snprintf(url, sizeof(url), "ws://127.0.0.1:%d/x", port);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 512; /* so that dup() below reaches EMFILE */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	while (n < (int)VX_ARRAY_LEN(fds) && (fds[n] = dup(lfd)) >= 0) /* use up every fd */
+		n++;
+	assert_int_equal(errno, EMFILE);
+	rc = ws_connect(t->ctx, url, NULL, &cli_h, &t->cli[0], &t->cli[0].c);
+	while (n > 0)
+		close(fds[--n]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	if (rc == 0) {
+		assert_true(RUN_UNTIL(t, x->cli[0].closed == 1, 3000));
+		assert_int_equal(t->cli[0].code, 1006);
+	} else {
+		assert_true(rc < 0);
+		assert_int_equal(t->cli[0].closed, 0);
+	}
+	assert_int_equal(t->cli[0].opened, 0);
+	close(lfd);
 	t_free(t);
 }
 
@@ -1300,6 +1338,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_echo_headers_close),
 		cmocka_unit_test(test_big_message),
+		cmocka_unit_test(test_connect_emfile),
 		cmocka_unit_test(test_txq),
 		cmocka_unit_test(test_queue_order),
 		cmocka_unit_test(test_too_big_1009),
