@@ -18,7 +18,9 @@ int dtmf_parse(dtmf_ev *ev, const uint8_t *buf, size_t len)
 char dtmf_digit(uint8_t event)
 {
 	static const char map[] = "0123456789*#ABCD";
-	return event < 16 ? map[event] : 0;
+	if (event >= 16)
+		return 0;
+	return map[event];
 }
 
 void dtmf_det_init(dtmf_det *d)

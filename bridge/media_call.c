@@ -194,8 +194,11 @@ void mcall_start(media *m, uint64_t key, const media_params *p)
 {
 	mcall *c = calloc(1, sizeof(*c));
 	tw_start *st = NULL;
-	struct sockaddr_storage ss;
-	int len = sizeof(ss), rc;
+	/* Zeroed for clang's analyzer: glibc passes the address as a transparent
+	 * union it cannot see getsockname() fill (llvm-project#60482). */
+	struct sockaddr_storage ss = {0};
+	socklen_t len = sizeof(ss);
+	int rc;
 	const char *why = "out of memory";
 
 	if (!c) {
@@ -223,21 +226,21 @@ void mcall_start(media *m, uint64_t key, const media_params *p)
 	log_info(c->log_id, "media for SIP call %s: RTP port %d, %s, dtmf pt %d", p->sip_call_id,
 		 p->rtp_port, c->pt == MEDIA_PT_PCMA ? "PCMA" : "PCMU", c->dtmf_pt);
 
-	c->sock_family = getsockname(p->rtp_fd, (struct sockaddr *)&ss, (socklen_t *)&len) == 0 ? ss.ss_family : AF_INET;
-	if ((rc = uv_udp_init(&m->loop, &c->udp)) < 0)
+	c->sock_family = getsockname(p->rtp_fd, (struct sockaddr *)&ss, &len) == 0 ? ss.ss_family : AF_INET;
+	if (uv_udp_init(&m->loop, &c->udp) < 0)
 		goto fail;
 	c->udp.data = c;
 	c->udp_ready = true;
-	if ((rc = uv_udp_open(&c->udp, p->rtp_fd)) < 0) {
+	if (uv_udp_open(&c->udp, p->rtp_fd) < 0) {
 		why = "RTP socket unusable";
 		goto fail;
 	}
 	c->rtp_fd = -1; /* the uv handle owns the fd from here (closed by uv_close) */
-	if ((rc = uv_udp_recv_start(&c->udp, mcall_on_alloc, mcall_on_recv)) < 0) {
+	if (uv_udp_recv_start(&c->udp, mcall_on_alloc, mcall_on_recv) < 0) {
 		why = "RTP socket unusable";
 		goto fail;
 	}
-	if ((rc = playq_new(&c->pq, MEDIA_PLAY_MAX, on_mark_due, c)) < 0)
+	if (playq_new(&c->pq, MEDIA_PLAY_MAX, on_mark_due, c) < 0)
 		goto fail;
 	st = malloc(sizeof(*st));
 	if (!st)

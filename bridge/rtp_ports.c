@@ -41,7 +41,7 @@ int rtp_ports_init(int min, int max, const char *bind_addr)
 	if (min > max)
 		return -EINVAL;
 	memset(&ss, 0, sizeof(ss));
-	if (!bind_addr || !*bind_addr) {
+	if (!bind_addr || !*bind_addr) { /* NOLINT(bugprone-branch-clone): no address: IPv4 any */
 		ss.ss_family = AF_INET;
 	} else if (inet_pton(AF_INET, bind_addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
 		ss.ss_family = AF_INET;

@@ -78,7 +78,7 @@ static int sb_extra_opt(cfg *c, const char *opt, const char *val, char *err, siz
 	}
 	memcpy(lo, val, (size_t)(dash - val));
 	lo[dash - val] = '\0';
-	strcpy(hi, dash + 1);
+	memcpy(hi, dash + 1, strlen(dash + 1) + 1); /* fits: checked above */
 	if ((rc = cfg_set(c, "RTP_PORT_MIN", lo, err, errlen)) < 0)
 		return rc;
 	return cfg_set(c, "RTP_PORT_MAX", hi, err, errlen);
@@ -181,14 +181,19 @@ static int fill(sb_config *o, const cfg *c)
 	}
 	for (size_t i = 0; i < o->nparams; i++) {
 		const char *k, *v;
+		size_t kl, vl;
 		if (cfg_kv_get(c, PARAMS, i, &k, &v) < 0 || !k || !*k)
 			return -EINVAL;
-		if (strlen(k) >= sizeof(o->params[i][0]) || strlen(v ? v : "") >= sizeof(o->params[i][1])) {
+		if (!v)
+			v = "";
+		kl = strlen(k);
+		vl = strlen(v);
+		if (kl >= sizeof(o->params[i][0]) || vl >= sizeof(o->params[i][1])) {
 			fprintf(stderr, "config: --param %s: key or value too long (max 255)\n", k);
 			return -EINVAL;
 		}
-		strcpy(o->params[i][0], k);
-		strcpy(o->params[i][1], v ? v : "");
+		memcpy(o->params[i][0], k, kl + 1);
+		memcpy(o->params[i][1], v, vl + 1);
 	}
 	return 0;
 }

@@ -96,6 +96,7 @@ static int parse_conn(span v, char *addr, size_t cap, int *family)
 	span net = next_tok(&v), at = next_tok(&v), a = next_tok(&v);
 	char tmp[SDP_ADDR_MAX];
 	unsigned char bin[16];
+	size_t n;
 
 	if (!span_eq(net, "IN") || next_tok(&v).n)
 		return -EINVAL;
@@ -117,9 +118,10 @@ static int parse_conn(span v, char *addr, size_t cap, int *family)
 	} else {
 		return -EINVAL;
 	}
-	if (strlen(tmp) >= cap)
+	n = strlen(tmp);
+	if (n >= cap)
 		return -EINVAL;
-	strcpy(addr, tmp);
+	memcpy(addr, tmp, n + 1);
 	return 0;
 }
 
@@ -264,6 +266,7 @@ typedef struct pstate {
 	bool mdir_set[SDP_MAX_MEDIA];
 	bool maddr_set[SDP_MAX_MEDIA];
 } pstate;
+_Static_assert(sizeof(((pstate *)0)->saddr) == sizeof(((sdp_media *)0)->addr), "saddr copies to addr");
 
 static int parse_attr(pstate *ps, span v)
 {
@@ -380,7 +383,7 @@ int sdp_parse(sdp_session *out, const char *buf, size_t len, char *err, size_t e
 	for (int i = 0; i < out->nmedia; i++) {
 		sdp_media *m = &out->media[i];
 		if (!ps.maddr_set[i] && ps.sfamily) {
-			strcpy(m->addr, ps.saddr);
+			memcpy(m->addr, ps.saddr, sizeof(m->addr)); /* both char[SDP_ADDR_MAX] */
 			m->family = ps.sfamily;
 		}
 		if (!ps.mdir_set[i])

@@ -44,7 +44,7 @@ void sip_sanitize(char *dst, size_t cap, const char *src)
 {
 	size_t i = 0;
 	for (; src && *src && i + 1 < cap; src++)
-		dst[i++] = (*src > 0x20 && *src < 0x7f) ? *src : '_';
+		dst[i++] = (char)((*src > 0x20 && *src < 0x7f) ? *src : '_');
 	dst[i] = '\0';
 	if (!i)
 		snprintf(dst, cap, "-");

@@ -201,7 +201,7 @@ static void tf_copy(char *dst, const tf_span *v)
 int tw_parse_fast(tw_event *ev, const char *json, size_t len, tw_dir dir,
 		  uint8_t *audio, size_t cap, char *err, size_t errlen)
 {
-	tf_scan s = {.p = json, .end = json + len};
+	tf_scan s = {0};
 	const tf_form *f = NULL;
 	uint64_t seq = 0, chunk = 0, ts = 0;
 	unsigned track = 0;
@@ -209,6 +209,8 @@ int tw_parse_fast(tw_event *ev, const char *json, size_t len, tw_dir dir,
 
 	if (!json)
 		return TW_FAST_DECLINED;
+	s.p = json;
+	s.end = json + len;
 	tf_ws(&s);
 	if (!tf_at(&s, '{') || tf_obj(&s, -1) < 0)
 		return TW_FAST_DECLINED;

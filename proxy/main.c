@@ -213,12 +213,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	dash_replay(V.dash);
-	if ((r = vhttp_start(&V.http, &V)) < 0) {
+	if (vhttp_start(&V.http, &V) < 0) {
 		log_err("-", "HTTP server (libmicrohttpd) did not start");
 		rc = 1;
 		goto out;
 	}
-	if ((r = acc_start(&V.acc, &V, V.conf.bind_addr, V.conf.port, &bound)) < 0) {
+	if (acc_start(&V.acc, &V, V.conf.bind_addr, V.conf.port, &bound) < 0) {
 		rc = 1;
 		goto out;
 	}

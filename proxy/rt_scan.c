@@ -26,14 +26,14 @@ static const char *str(const char *p, const char *e, span *s)
 	s->p = ++p;
 	s->esc = 0;
 	for (; p < e; p++) {
-		if (*p == '\\') {
-			return NULL; /* escapes (and their validity) are rt_parse's job */
-		} else if (*p == '"') {
+		if (*p == '"') {
 			s->n = (size_t)(p - s->p);
 			return p + 1;
-		} else if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x80) {
-			return NULL; /* control bytes are invalid; UTF-8 is rt_parse's job */
 		}
+		/* Escapes (and their validity) and UTF-8 are rt_parse's job; control
+		 * bytes are invalid. */
+		if (*p == '\\' || (unsigned char)*p < 0x20 || (unsigned char)*p >= 0x80)
+			return NULL;
 	}
 	return NULL;
 }

@@ -35,7 +35,8 @@ int tsig_compute(const char *token, const char *url, const form *params, char ou
 		sorted[i] = &params->kv[i];
 		len += strlen(sorted[i]->name) + strlen(sorted[i]->value);
 	}
-	qsort(sorted, n, sizeof(sorted[0]), kv_cmp);
+	/* sorting pointers: the element size is a pointer's (not the struct's) */
+	qsort(sorted, n, sizeof(sorted[0]), kv_cmp); /* NOLINT(bugprone-sizeof-expression) */
 	data = malloc(len + 1); /* one-shot HMAC(): the streaming API is deprecated in 3.0 */
 	if (!data)
 		return -ENOMEM;

@@ -1313,7 +1313,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "mode", 1, 0, 'm' }, { "calls", 1, 0, 'n' }, { "seconds", 1, 0, 's' },
 		{ "url", 1, 0, 'u' }, { "bearer", 1, 0, 'b' }, { "rate", 1, 0, 'r' },
-		{ "rt-port", 1, 0, 'p' }, { "rtp-base", 1, 0, 'B' }, { "max-seconds", 1, 0, 'M' },
+		{ "rt-port", 1, 0, 'p' }, { "rtp-base", 1, 0, 'B' }, { "max-seconds", 1, 0, 'M' }, { "lws", 0, 0, 'L' },
 		{ 0, 0, 0, 0 },
 	};
 	ws_opts wo = { .max_message = 1u << 20, .max_queue = 4u << 20, .connect_timeout_ms = 20000 };

@@ -22,6 +22,27 @@ static const char *part(const char **p, const char *end)
 	return s;
 }
 
+static int plain_authority(const char *url)
+{
+	const char *a = strstr(url, "://"), *end, *br, *p;
+	int colons = 0;
+
+	if (!a)
+		return 0;
+	a += 3;
+	end = a + strcspn(a, "/?#");
+	br = NULL;
+	for (p = a; p < end; p++)
+		if (*p == ']')
+			br = p;
+	for (p = br ? br : a; p < end; p++) {
+		colons += *p == ':';
+		if (*p == '@' || *p == '[')
+			return 0;
+	}
+	return colons <= 1 && end > a;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static form f, rev;
@@ -60,7 +81,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	n = tsig_url_alt(alt, sizeof(alt), url);
 	FZ_CHECK(n == -EINVAL || n == -ENOSPC || (n > 0 && (size_t)n == strlen(alt)));
-	if (n > 0 && tsig_url_alt(alt2, sizeof(alt2), alt) > 0)
+	/* Toggling twice gives the URL back when its authority is well formed
+	 * (host[:port] or [v6][:port]); "h:443:443" has no single reading. */
+	if (n > 0 && plain_authority(url) && tsig_url_alt(alt2, sizeof(alt2), alt) > 0)
 		FZ_CHECK(!strcmp(alt2, url));
 	if (n > 0) { /* one byte short of room: refused, exact-size heap block */
 		char *small = malloc((size_t)n);
