@@ -12,7 +12,9 @@
  * bad base64 gives a negative errno and a one-line reason in `err`, never a
  * crash. Numbers Twilio sends as strings (sequenceNumber, chunk, timestamp)
  * must be strings of digits. Media payloads are decoded into a caller
- * buffer (no allocation on the media path).
+ * buffer. Well-formed media and mark frames (the 50/s hot path) are read
+ * by an allocation-free scanner (twilio_fast.c); anything else, and every
+ * error, goes through jansson, with the same results either way.
  * Formatting writes into a caller buffer and returns the length or -ENOSPC;
  * output is byte-compatible with DESIGN.md (field order as shown there). */
 #ifndef VX_TWILIO_H
