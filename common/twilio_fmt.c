@@ -45,6 +45,38 @@ out:
 	return r;
 }
 
+/* BASE64"}} : the media payload, encoded in place, closing the event */
+static int tw_payload_tail(char *buf, size_t cap, size_t *ppos, const uint8_t *audio, size_t n)
+{
+	size_t pos = *ppos;
+	int r;
+
+	/* payload + "}} + NUL */
+	if (cap - pos < B64_ENC_LEN(n) + 4 || B64_ENC_LEN(n) > (size_t)0x7fff0000) {
+		buf[pos] = '\0';
+		return -ENOSPC;
+	}
+	pos += b64_encode(buf + pos, audio, n);
+	TW_RAW("\"}}");
+	*ppos = pos;
+out:
+	return r;
+}
+
+/* ,"mark":{"name":NAME}} */
+static int tw_mark_tail(char *buf, size_t cap, size_t *ppos, const char *name)
+{
+	size_t pos = *ppos;
+	int r;
+
+	TW_RAW(",\"mark\":{\"name\":");
+	TW_STR(name);
+	TW_RAW("}}");
+	*ppos = pos;
+out:
+	return r;
+}
+
 int tw_fmt_connected(char *buf, size_t cap)
 {
 	size_t pos = 0;
@@ -102,14 +134,8 @@ int tw_fmt_media(char *buf, size_t cap, uint64_t seq, const char *stream_sid,
 		goto out;
 	TW_RAW(",\"media\":{\"track\":\"%s\",\"chunk\":\"%" PRIu64 "\",\"timestamp\":\"%" PRIu64
 	       "\",\"payload\":\"", tw_track_str(track), chunk, timestamp_ms);
-	/* payload + "}} + NUL */
-	if (cap - pos < B64_ENC_LEN(n) + 4 || B64_ENC_LEN(n) > (size_t)0x7fff0000) {
-		buf[pos] = '\0';
-		r = -ENOSPC;
+	if ((r = tw_payload_tail(buf, cap, &pos, audio, n)) < 0)
 		goto out;
-	}
-	pos += b64_encode(buf + pos, audio, n);
-	TW_RAW("\"}}");
 	r = (int)pos;
 out:
 	return r;
@@ -135,11 +161,9 @@ int tw_fmt_mark(char *buf, size_t cap, uint64_t seq, const char *stream_sid, con
 	size_t pos = 0;
 	int r;
 
-	if ((r = tw_head(buf, cap, &pos, "mark", seq, stream_sid)) < 0)
+	if ((r = tw_head(buf, cap, &pos, "mark", seq, stream_sid)) < 0 ||
+	    (r = tw_mark_tail(buf, cap, &pos, name)) < 0)
 		goto out;
-	TW_RAW(",\"mark\":{\"name\":");
-	TW_STR(name);
-	TW_RAW("}}");
 	r = (int)pos;
 out:
 	return r;
@@ -171,13 +195,8 @@ int tw_fmt_app_media(char *buf, size_t cap, const char *stream_sid, const uint8_
 	TW_RAW("{\"event\":\"media\",\"streamSid\":");
 	TW_STR(stream_sid);
 	TW_RAW(",\"media\":{\"payload\":\"");
-	if (cap - pos < B64_ENC_LEN(n) + 4 || B64_ENC_LEN(n) > (size_t)0x7fff0000) {
-		buf[pos] = '\0';
-		r = -ENOSPC;
+	if ((r = tw_payload_tail(buf, cap, &pos, audio, n)) < 0)
 		goto out;
-	}
-	pos += b64_encode(buf + pos, audio, n);
-	TW_RAW("\"}}");
 	r = (int)pos;
 out:
 	return r;
@@ -190,9 +209,8 @@ int tw_fmt_app_mark(char *buf, size_t cap, const char *stream_sid, const char *n
 
 	TW_RAW("{\"event\":\"mark\",\"streamSid\":");
 	TW_STR(stream_sid);
-	TW_RAW(",\"mark\":{\"name\":");
-	TW_STR(name);
-	TW_RAW("}}");
+	if ((r = tw_mark_tail(buf, cap, &pos, name)) < 0)
+		goto out;
 	r = (int)pos;
 out:
 	return r;

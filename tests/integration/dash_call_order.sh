@@ -7,14 +7,6 @@
 # the call log (POST /api/calls) at the end with transcript, tool call, usage.
 source "$(dirname "$0")/../lib/twc_proxyenv.sh"
 
-start_dash() { # [fake_dashboard args...]: sets DASH_PORT DASH_PID
-  rm -f "$T/dash.port"
-  "$BUILD/tests/fakes/fake_dashboard" --log "$T/dash.jsonl" --port-file "$T/dash.port" "$@" \
-    >/dev/null 2>>"$T/dash.err" &
-  DASH_PID=$!; PIDS+=("$DASH_PID")
-  for _ in $(seq 100); do [ -s "$T/dash.port" ] && break; sleep 0.05; done
-  DASH_PORT=$(cat "$T/dash.port" 2>/dev/null) || fail "fake_dashboard did not start"
-}
 
 ARGS='{"customerName":"Marie","items":[{"name":"Margherita","quantity":2}],"pickupTime":"19:30","restaurantId":"someone-else"}'
 start_dash

@@ -5,12 +5,7 @@
 # transcript, tool calls, summed usage and the right endReason.
 source "$(dirname "$0")/../lib/twc_proxyenv.sh"
 
-rm -f "$T/dash.port"
-"$BUILD/tests/fakes/fake_dashboard" --log "$T/dash.jsonl" --port-file "$T/dash.port" \
-  >/dev/null 2>"$T/dash.err" &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s "$T/dash.port" ] && break; sleep 0.05; done
-DASH_PORT=$(cat "$T/dash.port" 2>/dev/null) || fail "fake_dashboard did not start"
+start_dash
 
 one_call() { # label from twc-args... ; rt must be running
   local label=$1 from=$2; shift 2

@@ -9,12 +9,7 @@
 #      thread pool).
 source "$(dirname "$0")/../lib/twc_proxyenv.sh"
 
-rm -f "$T/dash.port"
-"$BUILD/tests/fakes/fake_dashboard" --log "$T/dash.jsonl" --port-file "$T/dash.port" \
-  >/dev/null 2>"$T/dash.err" &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s "$T/dash.port" ] && break; sleep 0.05; done
-DASH_PORT=$(cat "$T/dash.port" 2>/dev/null) || fail "fake_dashboard did not start"
+start_dash
 DASH="http://127.0.0.1:$DASH_PORT"
 control() { curl -s --max-time 5 -X POST -H 'Content-Type: application/json' -d "$1" "$DASH/__control" >/dev/null; }
 accepted() { # FROM: accepted (2xx, not duplicate) orders from that caller

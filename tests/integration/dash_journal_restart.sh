@@ -8,14 +8,6 @@
 #      exactly once each, and the journal ends empty.
 source "$(dirname "$0")/../lib/twc_proxyenv.sh"
 
-start_dash() { # [fake_dashboard args...]: sets DASH_PORT DASH_PID
-  rm -f "$T/dash.port"
-  "$BUILD/tests/fakes/fake_dashboard" --log "$T/dash.jsonl" --port-file "$T/dash.port" "$@" \
-    >/dev/null 2>>"$T/dash.err" &
-  DASH_PID=$!; PIDS+=("$DASH_PID")
-  for _ in $(seq 100); do [ -s "$T/dash.port" ] && break; sleep 0.05; done
-  DASH_PORT=$(cat "$T/dash.port" 2>/dev/null) || fail "fake_dashboard did not start"
-}
 restart_dash() { # same port; it may take a moment to be free again
   for _ in $(seq 50); do
     start_dash --port "$DASH_PORT" && kill -0 "$DASH_PID" 2>/dev/null && return 0

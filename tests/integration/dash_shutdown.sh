@@ -8,14 +8,6 @@
 #      SPOOL_DIR, and the next start delivers it exactly once.
 source "$(dirname "$0")/../lib/twc_proxyenv.sh"
 
-start_dash() { # [args]: sets DASH_PORT DASH_PID
-  rm -f "$T/dash.port"
-  "$BUILD/tests/fakes/fake_dashboard" --log "$T/dash.jsonl" --port-file "$T/dash.port" "$@" \
-    >/dev/null 2>>"$T/dash.err" &
-  DASH_PID=$!; PIDS+=("$DASH_PID")
-  for _ in $(seq 100); do [ -s "$T/dash.port" ] && break; sleep 0.05; done
-  DASH_PORT=$(cat "$T/dash.port" 2>/dev/null) || fail "fake_dashboard did not start"
-}
 kill_dash() { kill -TERM "$DASH_PID"; wait "$DASH_PID" 2>/dev/null; }
 journal() { ls "$T/spool" 2>/dev/null | grep -c '\.json$'; }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }

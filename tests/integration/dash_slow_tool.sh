@@ -5,12 +5,7 @@
 # the callers, on both calls; then each call gets the dashboard's real answer.
 source "$(dirname "$0")/../lib/twc_proxyenv.sh"
 
-rm -f "$T/dash.port"
-"$BUILD/tests/fakes/fake_dashboard" --log "$T/dash.jsonl" --port-file "$T/dash.port" \
-  --delay /api/orders=5000 >/dev/null 2>"$T/dash.err" &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s "$T/dash.port" ] && break; sleep 0.05; done
-DASH_PORT=$(cat "$T/dash.port" 2>/dev/null) || fail "fake_dashboard did not start"
+start_dash --delay /api/orders=5000
 
 start_rt --at 500:call:create_order:'{"items":[{"name":"Calzone","quantity":1}]}' --at 1000:tone:440:3000
 start_vp DASHBOARD_URL="http://127.0.0.1:$DASH_PORT" DASHBOARD_TOOL_TIMEOUT_MS=8000

@@ -14,12 +14,7 @@ PROMPT="$ROOT/proxy/audio/fallback-fr.ulaw"
 PSIZE=$(stat -c %s "$PROMPT")
 BUILD_ABS=$(cd "$BUILD" && pwd)
 
-rm -f "$T/dash.port"
-"$BUILD/tests/fakes/fake_dashboard" --log "$T/dash.jsonl" --port-file "$T/dash.port" \
-  >/dev/null 2>"$T/dash.err" &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s "$T/dash.port" ] && break; sleep 0.05; done
-DASH_PORT=$(cat "$T/dash.port" 2>/dev/null) || fail "fake_dashboard did not start"
+start_dash
 
 # wait_dash FROM PATH: the dashboard recorded a POST of PATH for that caller
 wait_dash() {

@@ -1,5 +1,6 @@
 # Shared set-up for tests/integration/proxy_*.sh (sourced, not run):
-# a mktemp dir, the fake Realtime server, voiceproxy, cleanup on exit.
+# a mktemp dir, the fake Realtime server, the fake dashboard, voiceproxy,
+# cleanup on exit.
 # Everything on loopback, ephemeral ports, bounded waits.
 set -u
 : "${BUILD:?BUILD (binaries dir) must be set}"
@@ -44,6 +45,17 @@ start_rt() {
   RT_PID=$!; PIDS+=("$RT_PID")
   for _ in $(seq 100); do [ -s "$T/rtport" ] && break; sleep 0.05; done
   RT_PORT=$(cat "$T/rtport" 2>/dev/null) || fail "fake_realtime did not start"
+}
+
+# start_dash [fake_dashboard args...]: the fake dashboard (log $T/dash.jsonl,
+# stderr appended to $T/dash.err); sets DASH_PORT DASH_PID
+start_dash() {
+  rm -f "$T/dash.port"
+  "$BUILD/tests/fakes/fake_dashboard" --log "$T/dash.jsonl" --port-file "$T/dash.port" "$@" \
+    >/dev/null 2>>"$T/dash.err" &
+  DASH_PID=$!; PIDS+=("$DASH_PID")
+  for _ in $(seq 100); do [ -s "$T/dash.port" ] && break; sleep 0.05; done
+  DASH_PORT=$(cat "$T/dash.port" 2>/dev/null) || fail "fake_dashboard did not start"
 }
 
 # stop_rt: SIGTERM, wait; RT_RC = its exit code (1 = contract violations)

@@ -1,0 +1,517 @@
+/* lg_ws: the load generator's raw WebSocket (RFC 6455) client and server on
+ * plain sockets (lg.h). The generator's own connections (2 x N in proxy
+ * mode) cost it as much CPU as voiceproxy spends when they go through
+ * common/ws (libwebsockets: a WRITEABLE round trip and two epoll_ctl per
+ * message). Here a message is one write(2) when the socket takes it; only a
+ * partial write arms POLLOUT. */
+#include "lg.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "b64.h"
+
+struct lg_ws {
+	lg_ws_ctx *x;
+	int fd;
+	uv_poll_t poll;
+	bool server, open, close_sent, dead;
+	int events;
+	char *in, *out, *msg;
+	size_t inlen, incap, outlen, outcap, msglen, msgcap;
+	lg_ws_open_h open_h;
+	lg_ws_text_h text_h;
+	lg_ws_close_h close_h;
+	void *arg;
+	char hs[768]; /* client: the upgrade request to send */
+	struct lg_ws *next, *prev;
+};
+
+struct lg_ws_ctx {
+	uv_loop_t *loop;
+	lg_ws *list;
+	int lfd;
+	bool listening;
+	uv_poll_t lpoll;
+	lg_ws_open_h accept_h; /* the server's */
+	lg_ws_text_h text_h;
+	void *arg;
+};
+
+static void lg_ws_io(uv_poll_t *h, int status, int events);
+
+static int lg_ws_grow(char **b, size_t *cap, size_t need)
+{
+	size_t nc = *cap ? *cap : 4096;
+	char *p;
+
+	if (need <= *cap)
+		return 0;
+	while (nc < need)
+		nc *= 2;
+	if (!(p = realloc(*b, nc)))
+		return -1;
+	*b = p;
+	*cap = nc;
+	return 0;
+}
+
+static void lg_ws_events(lg_ws *c, int ev)
+{
+	if (c->dead || ev == c->events)
+		return;
+	c->events = ev;
+	uv_poll_start(&c->poll, ev, lg_ws_io);
+}
+
+static void lg_ws_freed(uv_handle_t *h)
+{
+	lg_ws *c = h->data;
+	free(c->in);
+	free(c->out);
+	free(c->msg);
+	free(c);
+}
+
+static void lg_ws_kill(lg_ws *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	uv_poll_stop(&c->poll);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->x->list = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->close_h)
+		c->close_h(c, c->arg);
+	uv_close((uv_handle_t *)&c->poll, lg_ws_freed);
+}
+
+static int lg_ws_write(lg_ws *c, const void *p, size_t n)
+{
+	ssize_t w = 0;
+
+	if (c->dead)
+		return -ENOTCONN;
+	if (!c->outlen) {
+		w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		if (w < 0)
+			w = 0;
+	}
+	if ((size_t)w < n) {
+		if (c->outlen + n - (size_t)w > (64u << 20) || lg_ws_grow(&c->out, &c->outcap, c->outlen + n - (size_t)w))
+			return -ENOBUFS;
+		memcpy(c->out + c->outlen, (const char *)p + w, n - (size_t)w);
+		c->outlen += n - (size_t)w;
+		lg_ws_events(c, UV_READABLE | UV_WRITABLE);
+	}
+	return 0;
+}
+
+static int lg_ws_frame(lg_ws *c, int opcode, const char *d, size_t n)
+{
+	unsigned char hdr[14];
+	size_t h = 2;
+	char stackbuf[8192], *buf = stackbuf;
+	int r;
+
+	hdr[0] = (unsigned char)(0x80 | opcode);
+	if (n < 126) {
+		hdr[1] = (unsigned char)n;
+	} else if (n < 65536) {
+		hdr[1] = 126;
+		hdr[2] = (unsigned char)(n >> 8);
+		hdr[3] = (unsigned char)n;
+		h = 4;
+	} else {
+		hdr[1] = 127;
+		for (int i = 0; i < 8; i++)
+			hdr[2 + i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
+		h = 10;
+	}
+	if (!c->server) { /* clients mask; a zero key leaves the payload as is */
+		hdr[1] |= 0x80;
+		memset(hdr + h, 0, 4);
+		h += 4;
+	}
+	if (h + n > sizeof(stackbuf) && !(buf = malloc(h + n)))
+		return -ENOMEM;
+	memcpy(buf, hdr, h);
+	memcpy(buf + h, d, n);
+	r = lg_ws_write(c, buf, h + n);
+	if (buf != stackbuf)
+		free(buf);
+	return r;
+}
+
+int lg_ws_send(lg_ws *c, const char *d, size_t n)
+{
+	if (!c->open || c->close_sent)
+		return -ENOTCONN;
+	return lg_ws_frame(c, 1, d, n);
+}
+
+void lg_ws_close(lg_ws *c)
+{
+	unsigned char code[2] = { 0x03, 0xe8 }; /* 1000 */
+	if (c->dead || c->close_sent)
+		return;
+	lg_ws_frame(c, 8, (const char *)code, 2);
+	c->close_sent = true;
+}
+
+static const char *lg_ws_hdr(const char *h, const char *name, size_t *vl)
+{
+	const char *p = strcasestr(h, name), *e;
+	if (!p)
+		return NULL;
+	p += strlen(name);
+	while (*p == ' ')
+		p++;
+	e = strstr(p, "\r\n");
+	if (!e)
+		return NULL;
+	*vl = (size_t)(e - p);
+	return p;
+}
+
+/* The HTTP part: returns bytes consumed, 0 = need more, -1 = refused. */
+static int lg_ws_handshake(lg_ws *c)
+{
+	char *end;
+	size_t hl;
+
+	if (lg_ws_grow(&c->in, &c->incap, c->inlen + 1))
+		return -1;
+	c->in[c->inlen] = '\0';
+	end = strstr(c->in, "\r\n\r\n");
+	if (!end)
+		return c->inlen > 16384 ? -1 : 0;
+	hl = (size_t)(end - c->in) + 4;
+	end[2] = '\0';
+	if (c->server) {
+		size_t kl = 0;
+		const char *k = lg_ws_hdr(c->in, "\nSec-WebSocket-Key:", &kl);
+		unsigned char sha[SHA_DIGEST_LENGTH];
+		char cat[128], acc[64], resp[256];
+		int n;
+		if (!k || kl > 60)
+			return -1;
+		n = snprintf(cat, sizeof(cat), "%.*s258EAFA5-E914-47DA-95CA-C5AB0DC85B11", (int)kl, k);
+		SHA1((const unsigned char *)cat, (size_t)n, sha);
+		b64_encode(acc, sha, sizeof(sha));
+		n = snprintf(resp, sizeof(resp),
+			     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+			     "Sec-WebSocket-Accept: %s\r\n\r\n", acc);
+		c->open = true;
+		if (lg_ws_write(c, resp, (size_t)n) < 0)
+			return -1;
+	} else {
+		if (strncmp(c->in, "HTTP/1.1 101", 12)) {
+			fprintf(stderr, "loadgen: upgrade refused: %.60s\n", c->in);
+			return -1;
+		}
+		c->open = true;
+		if (c->open_h)
+			c->open_h(c, c->arg);
+	}
+	return (int)hl;
+}
+
+/* Frames: returns bytes consumed, -1 to drop the connection. */
+static long lg_ws_frames(lg_ws *c, size_t off)
+{
+	size_t p = off;
+
+	while (!c->dead && c->inlen - p >= 2) {
+		unsigned char *b = (unsigned char *)c->in + p;
+		int op = b[0] & 0x0f;
+		bool fin = b[0] & 0x80, masked = b[1] & 0x80;
+		uint64_t len = b[1] & 0x7f;
+		size_t h = 2, avail = c->inlen - p;
+		if (len == 126) {
+			if (avail < 4)
+				break;
+			len = (uint64_t)b[2] << 8 | b[3];
+			h = 4;
+		} else if (len == 127) {
+			if (avail < 10)
+				break;
+			len = 0;
+			for (int i = 0; i < 8; i++)
+				len = len << 8 | b[2 + i];
+			h = 10;
+		}
+		if (len > (16u << 20))
+			return -1;
+		if (masked)
+			h += 4;
+		if (avail < h + len)
+			break;
+		if (masked) {
+			unsigned char *k = b + h - 4, *d = b + h;
+			for (uint64_t i = 0; i < len; i++)
+				d[i] ^= k[i & 3];
+		}
+		switch (op) {
+		case 0: case 1:
+			if (op == 1 && fin && !c->msglen) {
+				if (c->text_h)
+					c->text_h(c, (const char *)b + h, (size_t)len, c->arg);
+			} else {
+				if (lg_ws_grow(&c->msg, &c->msgcap, c->msglen + len))
+					return -1;
+				memcpy(c->msg + c->msglen, b + h, len);
+				c->msglen += len;
+				if (fin) {
+					if (c->text_h)
+						c->text_h(c, c->msg, c->msglen, c->arg);
+					c->msglen = 0;
+				}
+			}
+			break;
+		case 8:
+			if (!c->close_sent)
+				lg_ws_close(c);
+			return -1;
+		case 9:
+			lg_ws_frame(c, 10, (const char *)b + h, (size_t)len);
+			break;
+		default:
+			break;
+		}
+		p += h + len;
+	}
+	return (long)(p - off);
+}
+
+static void lg_ws_io(uv_poll_t *h, int status, int events)
+{
+	lg_ws *c = h->data;
+
+	if (status < 0) {
+		lg_ws_kill(c);
+		return;
+	}
+	if (events & UV_WRITABLE) {
+		if (!c->open && !c->server && c->hs[0]) { /* connected */
+			int err = 0;
+			socklen_t el = sizeof(err);
+			getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+			if (err) {
+				fprintf(stderr, "loadgen: connect: %s\n", strerror(err));
+				lg_ws_kill(c);
+				return;
+			}
+			lg_ws_events(c, UV_READABLE);
+			if (lg_ws_write(c, c->hs, strlen(c->hs)) < 0) {
+				lg_ws_kill(c);
+				return;
+			}
+			c->hs[0] = '\0';
+		} else if (c->outlen) {
+			ssize_t w = send(c->fd, c->out, c->outlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (w < 0 && errno != EAGAIN) {
+				lg_ws_kill(c);
+				return;
+			}
+			if (w > 0) {
+				memmove(c->out, c->out + w, c->outlen - (size_t)w);
+				c->outlen -= (size_t)w;
+			}
+			if (!c->outlen)
+				lg_ws_events(c, UV_READABLE);
+		} else {
+			lg_ws_events(c, UV_READABLE);
+		}
+	}
+	if (events & UV_READABLE) {
+		for (;;) {
+			ssize_t r;
+			long used;
+			size_t off = 0;
+			if (lg_ws_grow(&c->in, &c->incap, c->inlen + 65536)) {
+				lg_ws_kill(c);
+				return;
+			}
+			r = recv(c->fd, c->in + c->inlen, c->incap - c->inlen - 1, MSG_DONTWAIT);
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+				lg_ws_kill(c);
+				return;
+			}
+			if (r < 0)
+				break;
+			c->inlen += (size_t)r;
+			if (!c->open) {
+				int n = lg_ws_handshake(c);
+				if (n < 0) {
+					lg_ws_kill(c);
+					return;
+				}
+				off = (size_t)n;
+				if (!n)
+					continue;
+			}
+			used = lg_ws_frames(c, off);
+			if (used < 0 || c->dead) {
+				lg_ws_kill(c);
+				return;
+			}
+			off += (size_t)used;
+			memmove(c->in, c->in + off, c->inlen - off);
+			c->inlen -= off;
+		}
+	}
+}
+
+static lg_ws *lg_ws_new(lg_ws_ctx *x, int fd, bool server)
+{
+	lg_ws *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->x = x;
+	c->fd = fd;
+	c->server = server;
+	c->poll.data = c;
+	uv_poll_init(x->loop, &c->poll, fd);
+	c->next = x->list;
+	if (x->list)
+		x->list->prev = c;
+	x->list = c;
+	return c;
+}
+
+/* url: ws://127.0.0.1:PORT/path */
+lg_ws *lg_ws_connect(lg_ws_ctx *x, const char *url, const char *bearer, lg_ws_open_h open_h,
+		     lg_ws_text_h text_h, lg_ws_close_h close_h, void *arg)
+{
+	char host[64], path[256] = "/";
+	int port = 0, fd;
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	lg_ws *c;
+
+	if (sscanf(url, "ws://%63[^:]:%d%255s", host, &port, path) < 2 || inet_pton(AF_INET, host, &a.sin_addr) != 1)
+		return NULL;
+	a.sin_port = htons((uint16_t)port);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	{
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno != EINPROGRESS) {
+		close(fd);
+		return NULL;
+	}
+	if (!(c = lg_ws_new(x, fd, false))) {
+		close(fd);
+		return NULL;
+	}
+	c->open_h = open_h;
+	c->text_h = text_h;
+	c->close_h = close_h;
+	c->arg = arg;
+	snprintf(c->hs, sizeof(c->hs),
+		 "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s%s%s\r\n",
+		 path, host, port, bearer ? "Authorization: Bearer " : "", bearer ? bearer : "", bearer ? "\r\n" : "");
+	lg_ws_events(c, UV_WRITABLE);
+	return c;
+}
+
+static void lg_ws_accept(uv_poll_t *h, int status, int events)
+{
+	lg_ws_ctx *x = h->data;
+
+	(void)events;
+	if (status < 0)
+		return;
+	for (;;) {
+		int fd = accept4(x->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+		lg_ws *c;
+		if (fd < 0)
+			return;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (!(c = lg_ws_new(x, fd, true))) {
+			close(fd);
+			continue;
+		}
+		c->text_h = x->text_h;
+		c->arg = x->arg;
+		if (x->accept_h)
+			x->accept_h(c, x->arg);
+		lg_ws_events(c, UV_READABLE);
+	}
+}
+
+int lg_ws_listen(lg_ws_ctx *x, int port, int *bound, lg_ws_open_h accept_h, lg_ws_text_h text_h,
+		 void *arg)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	socklen_t al = sizeof(a);
+	int one = 1;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	x->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (x->lfd < 0)
+		return -errno;
+	setsockopt(x->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(x->lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(x->lfd, 4096) < 0)
+		return -errno;
+	getsockname(x->lfd, (struct sockaddr *)&a, &al);
+	*bound = ntohs(a.sin_port);
+	x->accept_h = accept_h;
+	x->text_h = text_h;
+	x->arg = arg;
+	uv_poll_init(x->loop, &x->lpoll, x->lfd);
+	x->lpoll.data = x;
+	x->listening = true;
+	uv_poll_start(&x->lpoll, UV_READABLE, lg_ws_accept);
+	return 0;
+}
+
+int lg_ws_ctx_new(lg_ws_ctx **out, uv_loop_t *loop)
+{
+	lg_ws_ctx *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return -ENOMEM;
+	x->loop = loop;
+	x->lfd = -1;
+	*out = x;
+	return 0;
+}
+
+static void lg_ws_ctx_freed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+void lg_ws_ctx_destroy(lg_ws_ctx *x)
+{
+	while (x->list)
+		lg_ws_kill(x->list);
+	if (!x->listening) {
+		if (x->lfd >= 0)
+			close(x->lfd);
+		free(x);
+		return;
+	}
+	uv_poll_stop(&x->lpoll);
+	uv_close((uv_handle_t *)&x->lpoll, lg_ws_ctx_freed);
+	close(x->lfd);
+}
