@@ -194,7 +194,8 @@ static unsigned tf_track(const tf_span *t)
 /* TWF_STR into char[size]: copies with the NUL, as memcpy(len + 1) does. */
 static void tf_copy(char *dst, const tf_span *v)
 {
-	memcpy(dst, v->p, v->n);
+	if (v->n) /* an unseen key is {NULL, 0}: no memcpy from NULL */
+		memcpy(dst, v->p, v->n);
 	dst[v->n] = '\0';
 }
 
@@ -220,7 +221,7 @@ int tw_parse_fast(tw_event *ev, const char *json, size_t len, tw_dir dir,
 	for (size_t i = 0; i < VX_ARRAY_LEN(tf_forms); i++) {
 		const tf_form *t = &tf_forms[i];
 		if (t->dir == dir && t->keys == s.seen && t->elen == s.v[TK_EVENT].n &&
-		    !memcmp(t->event, s.v[TK_EVENT].p, t->elen)) {
+		    s.v[TK_EVENT].p && !memcmp(t->event, s.v[TK_EVENT].p, t->elen)) {
 			f = t;
 			break;
 		}

@@ -81,11 +81,19 @@ int tsig_url_alt(char *dst, size_t cap, const char *url)
 
 	if (port < 0)
 		return -EINVAL;
+	unsigned ncolon = 0;
+	bool in_br = false;
+
 	hostend = sl + strcspn(url + sl, "/?#");
-	for (size_t i = sl; i < hostend; i++)
-		if (url[i] == ':')
-			colon = i; /* last colon: the port (IPv6 literals end with ']') */
-	if (colon && url[hostend - 1] != ']') {
+	for (size_t i = sl; i < hostend; i++) {
+		if (url[i] == '[' || url[i] == ']')
+			in_br = url[i] == '[';
+		else if (url[i] == ':' && !in_br)
+			colon = i, ncolon++; /* a colon outside an IPv6 literal: the port */
+	}
+	if (ncolon > 1)
+		return -EINVAL; /* "h:443:443" is no authority: don't guess */
+	if (colon) {
 		/* has a port: remove it when it is the default one */
 		snprintf(portstr, sizeof(portstr), "%d", port);
 		if (hostend - colon - 1 != strlen(portstr) || strncmp(url + colon + 1, portstr, strlen(portstr)))

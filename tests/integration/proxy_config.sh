@@ -34,6 +34,7 @@ p1=$(free_port); p2=$(free_port); p3=$(free_port)
 printf 'OPENAI_API_KEY="sk-from-dotenv"\nexport PORT=%s\nBIND_ADDR=127.0.0.1\nSPOOL_DIR=%s\nOPENAI_REALTIME_URL=ws://127.0.0.1:1/x\n' \
   "$p1" "$T/spool" > "$T/.env"
 run_port() { # env/args... -> the port voiceproxy listened on
+  : > "$T/vp.log" # truncate before the fork: the loop must not read the last run's line
   env -i ENV_FILE="$T/.env" "$@" > "$T/vp.log" 2>&1 & local pid=$!
   for _ in $(seq 100); do grep -q 'listening on' "$T/vp.log" && break; sleep 0.05; done
   kill -TERM $pid; wait $pid

@@ -66,6 +66,9 @@ stop_rt() {
 # start_vp [VAR=value...]: voiceproxy on an ephemeral port; sets VP_PORT VP_PID
 start_vp() {
   local dash_port; dash_port=$(free_port) # nobody listens there
+  # Empty the log here: the child's own redirection truncates it only after
+  # the fork, and the loop below could read the previous run's port.
+  : >"$T/vp.log"
   env OPENAI_API_KEY=sk-test-key \
       OPENAI_REALTIME_URL="ws://127.0.0.1:${RT_PORT:-1}/v1/realtime?model=gpt-realtime" \
       DASHBOARD_URL="http://127.0.0.1:$dash_port" DASHBOARD_AI_TIMEOUT_MS=1000 \

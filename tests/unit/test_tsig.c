@@ -75,6 +75,10 @@ static void test_default_port(void **st)
 	assert_true(tsig_url_alt(alt, sizeof(alt), "https://[::1]/x") > 0);
 	assert_string_equal(alt, "https://[::1]:443/x");
 	assert_true(tsig_url_alt(alt, 8, "https://h/x") < 0);
+	assert_true(tsig_url_alt(alt, sizeof(alt), "https://[::1]:443/x") > 0);
+	assert_string_equal(alt, "https://[::1]/x");
+	/* two ports is no authority (found by fuzz_tsig): refuse, don't guess */
+	assert_true(tsig_url_alt(alt, sizeof(alt), "https://h:443:443/x") < 0);
 }
 
 static void test_ws_upgrade(void **st)
