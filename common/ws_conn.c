@@ -120,6 +120,9 @@ void ws_conn_fill_peer(ws_conn *c, struct lws *wsi)
 	int fd = lws_get_socket_fd(wsi);
 	int port;
 
+	/* zeroed: clang's analyzer cannot see getpeername fill it through
+	 * glibc's transparent union (llvm-project#60482) */
+	memset(&ss, 0, sizeof(ss));
 	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl))
 		return;
 	if (ss.ss_family == AF_INET) {
@@ -146,6 +149,7 @@ int ws_conn_peer_close(ws_conn *c, const unsigned char *in, size_t len)
 	char reason[WS_CLOSE_REASON_MAX + 1];
 	size_t rl;
 
+	c->peer_closed = true; /* lws echoes/ends: ws_send_text must not write */
 	if (c->close_sent)
 		return 1; /* the echo of our close: done, no echo back */
 	if (c->close_code)
@@ -260,6 +264,10 @@ static int ws_conn_write_one(ws_conn *c, struct lws *wsi)
 	unsigned char *p = ws_txq_peek(&c->tx, &len);
 	int n = lws_write(wsi, p, len, LWS_WRITE_TEXT);
 
+	/* lws_write built the frame header in the headroom, over the record's
+	 * length (a 64 KiB+ frame's 10-14 byte header reaches it): put the
+	 * length back, or the pop skips (drops) the messages queued behind. */
+	memcpy(p - LWS_PRE, &len, sizeof(len));
 	ws_txq_pop(&c->tx);
 	c->queued -= len;
 	return n < 0 ? -1 : 0;
@@ -310,9 +318,44 @@ void ws_set_handlers(ws_conn *c, const ws_handlers *h, void *arg)
 	c->arg = arg;
 }
 
+/* Is lws inside a callback for this wsi (our caller may be user code run
+ * from it)? Then lws_write is left to WRITEABLE: no re-entrant write. */
+static bool ws_conn_in_callback(const ws_conn *c)
+{
+	for (const ws_cbframe *f = c->ctx->mem->frames; f; f = f->up)
+		if (f->wsi == c->wsi)
+			return true;
+	return false;
+}
+
+/* May ws_send_text write the message it just queued (alone in the queue)
+ * right now instead of arming POLLOUT for a WRITEABLE callback? Each
+ * condition is a reason lws only documents writes from WRITEABLE:
+ * - plain TCP only: no TLS (OpenSSL write retries, and HTTP/2 comes only
+ *   over TLS ALPN, so a plain ws wsi is its own network connection);
+ *   no ws extensions are configured (no tx draining state);
+ * - handshake done, no close under way either side (a data frame after a
+ *   close frame is a protocol error);
+ * - not inside an lws callback for this wsi (lws may be mid-rx on it);
+ * - nothing of ours queued before it (order), nothing lws still holds
+ *   from a partial write, and the socket takes more (poll POLLOUT).
+ * A partial write is fine: lws keeps the rest in its buflist_out, sends
+ * it first on POLLOUT and holds our WRITEABLE back until it is flushed,
+ * so a later message (queued then) cannot overtake it. */
+static bool ws_conn_direct_ok(const ws_conn *c)
+{
+	struct lws *wsi = c->wsi;
+
+	return c->state == WS_ST_OPEN && wsi && !c->closing && !c->close_sent &&
+	       !c->peer_closed && !c->finishing && !c->ctx->destroying &&
+	       !lws_is_ssl(wsi) && !ws_conn_in_callback(c) &&
+	       !lws_partial_buffered(wsi) && !lws_send_pipe_choked(wsi);
+}
+
 int ws_send_text(ws_conn *c, const char *data, size_t len)
 {
 	size_t max = c ? c->ctx->opts.max_queue : 0;
+	bool was_empty;
 	int rc;
 
 	if (!c || (!data && len))
@@ -323,13 +366,29 @@ int ws_send_text(ws_conn *c, const char *data, size_t len)
 		return -ENOBUFS;
 	/* Payload bytes are limited by max_queue; the buffer (records with
 	 * their headroom) by twice that, so tiny messages stay bounded too. */
+	was_empty = ws_txq_empty(&c->tx);
 	rc = ws_txq_push(&c->tx, data, len,
 			 max > SIZE_MAX / 4 ? SIZE_MAX / 2 : 2 * max + WS_TXQ_SLACK);
 	if (rc)
 		return rc;
 	c->queued += len;
-	if (c->state == WS_ST_OPEN && c->wsi)
-		lws_callback_on_writable(c->wsi);
+	if (c->state != WS_ST_OPEN || !c->wsi)
+		return 0; /* ESTABLISHED requests the write */
+	/* Direct write (the queue record gives it LWS_PRE headroom): saves the
+	 * POLLOUT arm/disarm (two epoll_ctl) and a loop turn per message. */
+	if (was_empty && ws_conn_direct_ok(c)) {
+		if (ws_conn_write_one(c, c->wsi) == 0)
+			return 0;
+		/* The socket is dead (lws marked it unusable) and the message is
+		 * lost, as it would be from WRITEABLE. We cannot return -1 to lws
+		 * here: end it from the next loop turn; close_h gets 1006. */
+		ws_conn_set_reason(c, 1006, "write failed");
+		c->closing = true;
+		c->close_sent = true; /* no close frame can go out */
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+		return 0;
+	}
+	lws_callback_on_writable(c->wsi);
 	return 0;
 }
 

@@ -129,9 +129,15 @@ int ws_ctx_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	if (!wsi)
 		return 0;
 	m = lws_context_user(lws_get_context(wsi));
+	/* The frame records "lws is inside a callback for wsi": ws_send_text
+	 * then leaves writing to WRITEABLE (no re-entrant lws_write on it). */
+	ws_cbframe f = { .up = m->frames, .wsi = wsi };
+
+	m->frames = &f;
 	WS_ENTER(m);
 	r = ws_dispatch(m, wsi, reason, user, in, len);
 	WS_LEAVE(m);
+	m->frames = f.up;
 	return r;
 }
 

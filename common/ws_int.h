@@ -66,6 +66,7 @@ struct ws_conn {
 	bool in_connect;   /* inside lws_client_connect_via_info */
 	bool failed_sync;  /* connect failed before lws returned */
 	bool finishing;    /* inside close_h: no more sends/closes */
+	bool peer_closed;  /* peer's close frame seen: no more data frames */
 	int close_code;    /* 0 until known */
 	char close_reason[WS_CLOSE_REASON_MAX + 1];
 	/* server adopt: accept handler for this socket */
@@ -87,6 +88,13 @@ struct ws_conn {
 	char log_id[48]; /* call id on our log lines, "-" until set */
 };
 
+/* One lws callback in progress (on the C stack of ws_ctx_callback): lets
+ * ws_send_text tell whether lws is inside a callback for a given wsi. */
+typedef struct ws_cbframe {
+	struct ws_cbframe *up;
+	struct lws *wsi;
+} ws_cbframe;
+
 /* Everything lws keeps pointers to (protocol table, vhost names, idle
  * policy, listener records), plus the idle handle that finishes the lws
  * teardown. It outlives its ws_ctx until lws has freed its context. */
@@ -97,6 +105,7 @@ typedef struct ws_lwsmem {
 	struct lws_context *lws; /* lws NULLs it (info.pcontext) once freed */
 	ws_ctx *ctx;             /* NULL once the ws_ctx is freed */
 	int depth;               /* > 0: inside a ws callback (user code may run) */
+	ws_cbframe *frames;      /* lws callbacks in progress, innermost first */
 	int ticks;
 	bool busy;
 	/* [0] our protocol; [1] an alias whose name is set to the subprotocol

@@ -1,8 +1,9 @@
 /* ws_txq: a connection's outbound message FIFO in one reused byte buffer,
  * so sending allocates nothing in the steady state (issue 7: 1000 calls x
  * 50 messages/s). Each record is LWS_PRE bytes of headroom (lws_write puts
- * the frame header there; the payload length is kept in its first bytes
- * until then), the payload, and padding to keep records aligned.
+ * the frame header there; the payload length is kept in its first bytes,
+ * which a 64 KiB+ frame's header overwrites: the writer restores it before
+ * ws_txq_pop), the payload, and padding to keep records aligned.
  * The queue usually drains on every writeable callback: then head and
  * tail go back to 0 and the buffer is reused as is. When the tail reaches
  * the end, the live records are moved to the front if that frees at least

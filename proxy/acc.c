@@ -262,9 +262,7 @@ int acc_start(acc **out, vp *v, const char *addr, int port, int *bound)
 {
 	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM };
 	struct addrinfo *ai = NULL;
-	/* Zeroed for clang's analyzer: glibc passes the address as a transparent
-	 * union it cannot see getsockname() fill (llvm-project#60482). */
-	struct sockaddr_storage ss = {0};
+	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char ps[8];
 	acc *a;
@@ -294,8 +292,12 @@ int acc_start(acc **out, vp *v, const char *addr, int port, int *bound)
 		log_err("-", "cannot listen on %s:%d: %s", addr, port, strerror(errno));
 		goto fail;
 	}
+	/* Zeroed for clang's analyzer: glibc passes the address as a transparent
+	 * union it cannot see getsockname() fill (llvm-project#60482). */
+	memset(&ss, 0, sizeof(ss));
 	if (getsockname(a->lfd, (struct sockaddr *)&ss, &sl) < 0) {
 		r = -errno;
+		log_err("-", "getsockname on %s:%d: %s", addr, port, strerror(errno));
 		goto fail;
 	}
 	*bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port

@@ -138,6 +138,7 @@ ENV_FILE=$T/empty.env OPENAI_API_KEY=$S_OPENAI STREAM_TOKEN=$S_STREAM DASHBOARD_
 	--openai-realtime-url "ws://127.0.0.1:$RTBAD_PORT/v1/realtime?model=gpt-realtime" \
 	--dashboard-url "http://127.0.0.1:$(e2e_free_port)" --dashboard-ai-timeout-ms 500 \
 	--spool-dir "$T/spool2" --openai-fail-grace-ms 300
+VP2_PID=$E2E_PID
 e2e_wait_for "$T/vp2.log" "listening on 127.0.0.1:$VP2_PORT|exiting" 15 || e2e_fail "voiceproxy (401) did not start"
 timeout 20 "$BUILD/tests/fakes/twilio_client" --url "ws://127.0.0.1:$VP2_PORT/media-stream" \
 	--bearer "$S_STREAM" --duration-ms 1500 --max-ms 10000 >"$T/twc-401.out" 2>&1
@@ -157,8 +158,7 @@ ENV_FILE=$T/empty.env timeout 10 "$BUILD/sipbridge" --sip-password "$S_SIPPW" --
 OPENAI_API_KEY=$S_OPENAI ENV_FILE=$T/empty.env timeout 10 "$BUILD/voiceproxy" --help >"$T/help-vp.out" 2>&1
 
 # ---- stop, then look everywhere ----------------------------------------------------
-for p in $SB_PID $VP_PID; do e2e_stop "$p" TERM 15; done
-e2e_stop "$E2E_PID" TERM 15   # vp2
+for p in $SB_PID $VP_PID $VP2_PID; do e2e_stop "$p" TERM 15; done
 OUTPUTS=("$T"/vp.log "$T"/vp.out "$T"/vp2.log "$T"/vp2.out "$T"/sb.log "$T"/sb.out "$T"/cfgerr-*.out "$T"/help-*.out)
 [ -d "$T/spool" ] && OUTPUTS+=($(find "$T/spool" "$T/spool2" -type f 2>/dev/null))
 leaks=0

@@ -135,7 +135,7 @@ PY
 # is still configured (what svwar hunts for).
 start_sb open --sip-username "$ACCOUNT" --sip-password "svwar-secret-pw" \
 	--sip-domain "127.0.0.1:$(e2e_free_port)"
-timeout 60 svmap -p"$SB_PORT" 127.0.0.1 >"$T/svmap.out" 2>&1
+timeout 60 svmap -b 127.0.0.1 -P "$(e2e_free_port)" -p"$SB_PORT" 127.0.0.1 >"$T/svmap.out" 2>&1
 grep -q "127.0.0.1:$SB_PORT" "$T/svmap.out" || e2e_fail "svmap did not see the bridge: $(tail -n 5 "$T/svmap.out")"
 ! grep -q 'svwar-secret-pw' "$T/svmap.out" || e2e_fail "svmap output holds the password"
 check_alive open
