@@ -37,7 +37,10 @@ struct acc {
 	int lfd;
 	int reserve_fd; /* spare descriptor: lets us refuse cleanly at EMFILE */
 	uv_poll_t lpoll;
+	uv_timer_t pause; /* accepting paused after an EMFILE without the spare */
 	bool listening;
+	uint64_t nofd_log_ms; /* last "out of file descriptors" line */
+	unsigned long nofd;   /* connections refused for want of descriptors */
 	pend *pending;
 	unsigned npending;
 	rh_head head;       /* scratch, loop thread only */
@@ -116,6 +119,41 @@ static void refuse(pend *p, size_t headlen, int status, const char *why)
 	pend_finish(p, P_DROP);
 }
 
+/* Out of descriptors: one log line per second at most; `what` happened
+ * to the connection from `peer`. */
+static void nofd_log(acc *a, const char *peer, int err, const char *what)
+{
+	uint64_t now = uv_now(a->v->loop);
+
+	if (a->nofd_log_ms && now - a->nofd_log_ms < 1000)
+		return;
+	a->nofd_log_ms = now;
+	log_err("-", "acceptor: out of file descriptors (%s, %u live calls; raise ulimit -n): %s %s "
+		"(%lu refused so far)", err == ENFILE ? "ENFILE" : "EMFILE", atomic_load(&a->v->live),
+		peer, what, a->nofd);
+}
+
+/* 0 when `need` more descriptors can be opened, else -EMFILE/-ENFILE:
+ * probes by duplicating fd and closing the copies at once. */
+static int fd_headroom(int fd, unsigned need)
+{
+	int probes[ACC_FD_NEED], n = 0, rc = 0;
+
+	if (need > ACC_FD_NEED)
+		need = ACC_FD_NEED;
+	while ((unsigned)n < need) {
+		int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (d < 0) {
+			rc = -errno;
+			break;
+		}
+		probes[n++] = d;
+	}
+	while (n > 0)
+		close(probes[--n]);
+	return rc;
+}
+
 static void route(pend *p)
 {
 	acc *a = p->a;
@@ -146,6 +184,15 @@ static void route(pend *p)
 		atomic_fetch_add(&v->st.refused_full, 1);
 		log_warn("-", "stream from %s refused (503): %s", p->peer,
 			 v->stopping ? "shutting down" : "MAX_CALLS reached");
+		refuse(p, h->head_len, 503, "busy");
+		return;
+	}
+	/* a stream needs its OpenAI socket, the dashboard's and the journal's:
+	 * refused here rather than failing half-way (live calls keep theirs) */
+	if ((st = fd_headroom(p->fd, ACC_FD_NEED)) < 0) {
+		atomic_fetch_add(&v->st.refused_full, 1);
+		a->nofd++;
+		nofd_log(a, p->peer, -st, "-> 503");
 		refuse(p, h->head_len, 503, "busy");
 		return;
 	}
@@ -200,6 +247,18 @@ static void on_readable(uv_poll_t *w, int status, int events)
 	route(p);
 }
 
+static void on_accept(uv_poll_t *w, int status, int events);
+
+static void on_pause_end(uv_timer_t *t)
+{
+	acc *a = t->data;
+
+	if (a->reserve_fd < 0)
+		a->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (a->listening)
+		uv_poll_start(&a->lpoll, UV_READABLE, on_accept);
+}
+
 static void on_accept(uv_poll_t *w, int status, int events)
 {
 	acc *a = w->data;
@@ -214,17 +273,32 @@ static void on_accept(uv_poll_t *w, int status, int events)
 		pend *p;
 		char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
 
-		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && a->reserve_fd >= 0) {
-			/* out of descriptors: accept with the spare one and close at
-			 * once, or the level-triggered poll would spin on the backlog */
-			close(a->reserve_fd);
-			fd = accept4(a->lfd, NULL, NULL, SOCK_CLOEXEC);
-			if (fd >= 0)
-				close(fd);
-			a->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-			if (atomic_fetch_add(&a->v->st.acc_dropped, 1) % 100 == 0)
-				log_warn("-", "acceptor: out of file descriptors: connection refused");
-			continue;
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			int err = errno;
+			/* Linux reports EMFILE before looking at the backlog: with
+			 * the spare descriptor, take the waiting connection (if any)
+			 * and close it at once, or the level-triggered poll would
+			 * spin on it */
+			if (a->reserve_fd >= 0) {
+				close(a->reserve_fd);
+				fd = accept4(a->lfd, NULL, NULL, SOCK_CLOEXEC);
+				if (fd >= 0)
+					close(fd);
+				a->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+				if (fd >= 0) {
+					atomic_fetch_add(&a->v->st.acc_dropped, 1);
+					a->nofd++;
+					nofd_log(a, "a connection", err, "closed at accept");
+					continue;
+				}
+				if (a->reserve_fd >= 0)
+					return; /* nothing was waiting */
+			}
+			/* no spare: stop accepting for a while */
+			nofd_log(a, "the listener", err, "paused for 100 ms");
+			uv_poll_stop(&a->lpoll);
+			uv_timer_start(&a->pause, on_pause_end, ACC_PAUSE_MS, 0);
+			return;
 		}
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
@@ -305,6 +379,8 @@ int acc_start(acc **out, vp *v, const char *addr, int port, int *bound)
 	freeaddrinfo(ai);
 	uv_poll_init(v->loop, &a->lpoll, a->lfd);
 	a->lpoll.data = a;
+	uv_timer_init(v->loop, &a->pause);
+	a->pause.data = a;
 	uv_poll_start(&a->lpoll, UV_READABLE, on_accept);
 	a->listening = true;
 	*out = a;
@@ -335,6 +411,7 @@ void acc_stop(acc *a)
 		a->listening = false;
 		uv_poll_stop(&a->lpoll);
 		uv_close((uv_handle_t *)&a->lpoll, lpoll_closed);
+		uv_close((uv_handle_t *)&a->pause, NULL);
 	}
 	while (a->pending)
 		pend_finish(a->pending, P_DROP);

@@ -2,7 +2,7 @@
  * connection's request head (MSG_PEEK, at most RH_MAX bytes, ACC_HEAD_MS to
  * arrive; garbage, oversize or timeout -> closed and counted), then routes:
  *   GET /media-stream + Upgrade: websocket -> auth (sauth), admission
- *       (MAX_CALLS) -> ws_adopt() on the stream server; refusals (401, 403,
+ *       (MAX_CALLS, free descriptors) -> ws_adopt() on the stream server; refusals (401, 403,
  *       503) are answered here, before any OpenAI connection exists;
  *   anything else -> libmicrohttpd (vhttp_add_connection).
  * Runs on the loop thread. */
@@ -12,6 +12,11 @@
 
 #define ACC_HEAD_MS 5000
 #define ACC_MAX_PENDING 256
+/* Descriptors a new stream must find free beyond its own socket (its OpenAI
+ * socket, the dashboard's, the journal file, a margin): fewer -> 503. */
+#define ACC_FD_NEED 8
+/* accept() failing with EMFILE and no spare descriptor: pause this long */
+#define ACC_PAUSE_MS 100
 
 /* *bound gets the port actually bound (PORT=0 picks one). */
 int acc_start(acc **out, vp *v, const char *addr, int port, int *bound);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "acc.h"
 #include "config.h"
@@ -23,6 +24,22 @@ static const char *str_or_null(const cfg *c, const char *name)
 {
 	const char *s = cfg_str(c, name);
 	return s && *s ? s : NULL;
+}
+
+/* Each stream holds two descriptors (its socket, its OpenAI socket) and
+ * briefly a third (dashboard); say so when the limit cannot carry MAX_CALLS.
+ * Beyond it new streams get 503 (acc.c), live ones are unaffected. */
+static void check_fd_limit(unsigned max_calls)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)max_calls * 2 + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warn("-", "file descriptor limit %llu is below the ~%llu MAX_CALLS=%u needs: streams beyond it "
+			 "get 503 (raise ulimit -n / LimitNOFILE=)",
+			 (unsigned long long)rl.rlim_cur, (unsigned long long)need, max_calls);
 }
 
 static void conf_from(vp_conf *o, const cfg *c)
@@ -224,6 +241,7 @@ int main(int argc, char **argv)
 	}
 	log_info("-", "voiceproxy %s listening on %s:%d (realtime %s, max %u calls)", VP_VERSION,
 		 V.conf.bind_addr, bound, V.conf.openai_url, V.conf.max_calls);
+	check_fd_limit(V.conf.max_calls);
 
 	uv_signal_init(V.loop, &sig_int);
 	uv_signal_init(V.loop, &sig_term);
