@@ -13,6 +13,7 @@
 
 #include "g711.h"
 #include "log.h"
+#include "tfile.h"
 #include "twc.h"
 
 static struct {
@@ -38,27 +39,6 @@ static void usage(int rc)
 		"  [--summary FILE] [--mode normal|badjson|oversize|binary|media-before-start|badb64]\n"
 		"  [--dtmf MS:DIGITS]   send DIGITS as dtmf events from MS on, one per 200 ms\n");
 	exit(rc);
-}
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *b = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	b = malloc(n > 0 ? (size_t)n : 1);
-	if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-		free(b);
-		b = NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return b;
 }
 
 static bool hostile(void)
@@ -169,7 +149,7 @@ int main(int argc, char **argv)
 		case 'u': G.o.url = optarg; break;
 		case 'n': G.streams = atoi(optarg); break;
 		case 'a':
-			audio = read_file(optarg, &G.o.audio_len);
+			audio = tfile_load(optarg, &G.o.audio_len);
 			if (!audio) {
 				fprintf(stderr, "twilio_client: cannot read %s\n", optarg);
 				return 2;

@@ -58,7 +58,6 @@ void rtf_conn_send(conn *c, const char *s, size_t n);
 void rtf_sendf(conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rtf_esc(char *dst, size_t cap, const char *s); /* JSON string literal */
 uint8_t *rtf_tone(const char *spec, size_t *len);   /* "HZ:MS" -> µ-law */
-uint8_t *rtf_load(const char *path, size_t *len);
 void rtf_queue(conn *c, uint8_t *audio, size_t len, const char *transcript, const char *fn,
 	       const char *args);
 void rtf_resp_free(resp *r);

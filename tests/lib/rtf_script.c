@@ -8,6 +8,7 @@
 
 #include "g711.h"
 #include "rtf_int.h"
+#include "tfile.h"
 
 uint8_t *rtf_tone(const char *spec, size_t *len)
 {
@@ -21,27 +22,6 @@ uint8_t *rtf_tone(const char *spec, size_t *len)
 	for (size_t i = 0; a && i < *len; i++)
 		a[i] = g711_ulaw_encode((int16_t)(6000 * sin(2 * M_PI * hz * (double)i / 8000.0)));
 	return a;
-}
-
-uint8_t *rtf_load(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *b;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	b = malloc(n > 0 ? (size_t)n : 1);
-	if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-		free(b);
-		b = NULL;
-	}
-	fclose(f);
-	*len = n > 0 ? (size_t)n : 0;
-	return b;
 }
 
 void rtf_speech_started(conn *c, uint64_t now)
@@ -80,7 +60,7 @@ void rtf_run_action(conn *c, const rtf_action *a, uint64_t now)
 
 	switch (a->kind) {
 	case RTF_SAY:
-		au = rtf_load(arg, &len);
+		au = tfile_load(arg, &len);
 		if (!au)
 			fprintf(stderr, "fake_realtime: cannot read %s\n", arg);
 		else

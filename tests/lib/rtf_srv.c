@@ -1,5 +1,6 @@
 /* rtf_srv: the fake Realtime server; see rtf.h. */
 #include "rtf.h"
+#include "tfile.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -242,7 +243,7 @@ static void on_client_event(conn *c, const char *data, size_t len)
 	} else if (!strcmp(info.type, "response.create")) {
 		size_t l = 0;
 		if (!c->greeted && (s->o.greet || s->o.greet_tone || s->o.restaurant)) {
-			uint8_t *g = s->o.greet ? rtf_load(s->o.greet, &l) : rtf_tone(s->o.greet_tone ? s->o.greet_tone : "440:1500", &l);
+			uint8_t *g = s->o.greet ? tfile_load(s->o.greet, &l) : rtf_tone(s->o.greet_tone ? s->o.greet_tone : "440:1500", &l);
 			c->greeted = true;
 			rtf_queue(c, g, l, "Hello, Pizzeria Napoli, how can I help you?", NULL, NULL);
 		} else if (c->awaiting_tool) {
