@@ -6,8 +6,10 @@
  *
  * Messages are delivered whole (fragments reassembled up to max_message;
  * bigger -> close 1009). Binary messages go to binary_h, or close the
- * connection with 1003 when binary_h is NULL. Outbound data is copied into a
- * per-connection queue written when the socket is writeable; beyond
+ * connection with 1003 when binary_h is NULL. Outbound messages are framed
+ * into a per-connection queue and written at once when the socket is plain
+ * TCP and nothing is pending (else from lws's WRITEABLE callback, every
+ * queued message in one write); beyond
  * max_queue bytes ws_send_text returns -ENOBUFS (a slow peer never makes us
  * buffer without limit). Queue and reassembly each reuse one buffer per
  * connection: no allocation per message in the steady state; a buffer over
@@ -98,6 +100,13 @@ int ws_adopt(ws_ctx *ctx, int fd, ws_accept_h *ah, void *arg);
 
 void ws_set_handlers(ws_conn *c, const ws_handlers *h, void *arg);
 int ws_send_text(ws_conn *c, const char *data, size_t len); /* 0, -ENOBUFS, -ENOTCONN */
+/* Messages sent between ws_cork and the matching ws_uncork leave together,
+ * in one write where the socket takes them (a media event and its mark):
+ * one send(2) instead of one per message, and no latency added since
+ * ws_uncork follows in the same turn. Nests. No ws call ends or frees a
+ * connection synchronously, so a corked conn is still valid at ws_uncork. */
+void ws_cork(ws_conn *c);
+void ws_uncork(ws_conn *c);
 void ws_close(ws_conn *c, int code, const char *reason);    /* async; close_h follows */
 size_t ws_queued(const ws_conn *c);
 const char *ws_peer(const ws_conn *c);                       /* "ip:port" */

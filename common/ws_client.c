@@ -208,6 +208,9 @@ static int ws_client_start(ws_conn *c, const char *address)
 	ci.path = u->path;
 	ci.host = u->hostport; /* Host header; also TLS SNI and cert name */
 	ci.ssl_connection = u->tls ? LCCSCF_USE_SSL : 0;
+	/* HTTP/1.1 only: ws_txq frames messages for a connection of its own
+	 * (ws over an HTTP/2 stream would need lws's own framing) */
+	ci.alpn = "http/1.1";
 	ci.local_protocol_name = WS_PROTO_NAME;
 	ci.opaque_user_data = c;
 	ci.pwsi = &c->wsi;

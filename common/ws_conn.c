@@ -255,28 +255,27 @@ static int ws_conn_send_close(ws_conn *c, struct lws *wsi)
 	return 0;
 }
 
-/* Writes the oldest queued message. lws buffers any partial write itself
- * and holds WRITEABLE back until it is flushed, so the message is done
- * (and its queue memory reusable) once lws_write returns. */
-static int ws_conn_write_one(ws_conn *c, struct lws *wsi)
+/* Writes the oldest queued frames, up to WS_TX_CHUNK bytes of whole
+ * frames, in one lws_write. LWS_WRITE_RAW hands the bytes to lws's
+ * partial-write buffering untouched (the frames are already built): lws
+ * keeps whatever the socket did not take, sends it first on POLLOUT and
+ * holds WRITEABLE back until it is flushed, so the frames are done (and
+ * their queue memory reusable) once lws_write returns. */
+static int ws_conn_flush(ws_conn *c, struct lws *wsi)
 {
-	size_t len;
-	unsigned char *p = ws_txq_peek(&c->tx, &len);
-	int n = lws_write(wsi, p, len, LWS_WRITE_TEXT);
+	size_t bytes, payload;
+	unsigned char *p = ws_txq_peek(&c->tx, WS_TX_CHUNK, &bytes, &payload);
+	int n = lws_write(wsi, p, bytes, LWS_WRITE_RAW);
 
-	/* lws_write built the frame header in the headroom, over the record's
-	 * length (a 64 KiB+ frame's 10-14 byte header reaches it): put the
-	 * length back, or the pop skips (drops) the messages queued behind. */
-	memcpy(p - LWS_PRE, &len, sizeof(len));
-	ws_txq_pop(&c->tx);
-	c->queued -= len;
+	ws_txq_consume(&c->tx, bytes);
+	c->queued -= payload;
 	return n < 0 ? -1 : 0;
 }
 
 int ws_conn_writeable(ws_conn *c, struct lws *wsi)
 {
 	if (!ws_txq_empty(&c->tx)) {
-		if (ws_conn_write_one(c, wsi)) {
+		if (ws_conn_flush(c, wsi)) {
 			ws_conn_set_reason(c, 1006, "write failed");
 			return -1;
 		}
@@ -300,8 +299,8 @@ void ws_conn_goodbye(ws_conn *c)
 		return;
 	ws_conn_set_reason(c, 1001, "going away");
 	c->closing = true;
-	while (!ws_txq_empty(&c->tx) && !lws_send_pipe_choked(wsi))
-		if (ws_conn_write_one(c, wsi))
+	while (!ws_txq_empty(&c->tx) && !lws_partial_buffered(wsi))
+		if (ws_conn_flush(c, wsi))
 			return;
 	if (ws_txq_empty(&c->tx) && !lws_send_pipe_choked(wsi))
 		ws_conn_send_close(c, wsi);
@@ -328,34 +327,54 @@ static bool ws_conn_in_callback(const ws_conn *c)
 	return false;
 }
 
-/* May ws_send_text write the message it just queued (alone in the queue)
- * right now instead of arming POLLOUT for a WRITEABLE callback? Each
- * condition is a reason lws only documents writes from WRITEABLE:
- * - plain TCP only: no TLS (OpenSSL write retries, and HTTP/2 comes only
- *   over TLS ALPN, so a plain ws wsi is its own network connection);
- *   no ws extensions are configured (no tx draining state);
+/* May the queued frames be written right now instead of arming POLLOUT
+ * for a WRITEABLE callback? Each condition is a reason lws only
+ * documents writes from WRITEABLE:
+ * - plain TCP only: no TLS (OpenSSL write retries; TLS connections are
+ *   written from WRITEABLE, still all queued frames at once);
  * - handshake done, no close under way either side (a data frame after a
  *   close frame is a protocol error);
  * - not inside an lws callback for this wsi (lws may be mid-rx on it);
- * - nothing of ours queued before it (order), nothing lws still holds
- *   from a partial write, and the socket takes more (poll POLLOUT).
- * A partial write is fine: lws keeps the rest in its buflist_out, sends
- * it first on POLLOUT and holds our WRITEABLE back until it is flushed,
- * so a later message (queued then) cannot overtake it. */
+ * - nothing lws still holds from a partial write (order).
+ * No poll(2) for POLLOUT first: a socket that takes nothing just leaves
+ * the bytes in lws's buffer (above), and later messages wait in ours. */
 static bool ws_conn_direct_ok(const ws_conn *c)
 {
 	struct lws *wsi = c->wsi;
 
 	return c->state == WS_ST_OPEN && wsi && !c->closing && !c->close_sent &&
 	       !c->peer_closed && !c->finishing && !c->ctx->destroying &&
-	       !lws_is_ssl(wsi) && !ws_conn_in_callback(c) &&
-	       !lws_partial_buffered(wsi) && !lws_send_pipe_choked(wsi);
+	       !lws_is_ssl(wsi) && !ws_conn_in_callback(c) && !lws_partial_buffered(wsi);
+}
+
+/* Queued frames should go out: now when that is safe, else from WRITEABLE. */
+static void ws_conn_kick(ws_conn *c)
+{
+	if (c->corked || c->state != WS_ST_OPEN || !c->wsi)
+		return; /* ws_uncork / ESTABLISHED request the write */
+	if (ws_conn_direct_ok(c)) {
+		/* saves the POLLOUT arm/disarm (two epoll_ctl) and a loop turn */
+		if (ws_conn_flush(c, c->wsi) == 0) {
+			if (!ws_txq_empty(&c->tx)) /* more than one chunk */
+				lws_callback_on_writable(c->wsi);
+			return;
+		}
+		/* The socket is dead (lws marked it unusable) and the frames are
+		 * lost, as they would be from WRITEABLE. We cannot return -1 to
+		 * lws here: end it from the next loop turn; close_h gets 1006. */
+		ws_conn_set_reason(c, 1006, "write failed");
+		c->closing = true;
+		c->close_sent = true; /* no close frame can go out */
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+		return;
+	}
+	lws_callback_on_writable(c->wsi);
 }
 
 int ws_send_text(ws_conn *c, const char *data, size_t len)
 {
 	size_t max = c ? c->ctx->opts.max_queue : 0;
-	bool was_empty;
+	uint8_t mask[4];
 	int rc;
 
 	if (!c || (!data && len))
@@ -364,32 +383,32 @@ int ws_send_text(ws_conn *c, const char *data, size_t len)
 		return -ENOTCONN;
 	if (len > max - c->queued)
 		return -ENOBUFS;
-	/* Payload bytes are limited by max_queue; the buffer (records with
-	 * their headroom) by twice that, so tiny messages stay bounded too. */
-	was_empty = ws_txq_empty(&c->tx);
-	rc = ws_txq_push(&c->tx, data, len,
+	if (c->is_client && (rc = ws_ctx_mask(c->ctx, mask)) < 0)
+		return rc;
+	/* Payload bytes are limited by max_queue; the buffer (frames with
+	 * their headers) by twice that, so tiny messages stay bounded too. */
+	rc = ws_txq_push(&c->tx, data, len, c->is_client ? mask : NULL,
 			 max > SIZE_MAX / 4 ? SIZE_MAX / 2 : 2 * max + WS_TXQ_SLACK);
 	if (rc)
 		return rc;
 	c->queued += len;
-	if (c->state != WS_ST_OPEN || !c->wsi)
-		return 0; /* ESTABLISHED requests the write */
-	/* Direct write (the queue record gives it LWS_PRE headroom): saves the
-	 * POLLOUT arm/disarm (two epoll_ctl) and a loop turn per message. */
-	if (was_empty && ws_conn_direct_ok(c)) {
-		if (ws_conn_write_one(c, c->wsi) == 0)
-			return 0;
-		/* The socket is dead (lws marked it unusable) and the message is
-		 * lost, as it would be from WRITEABLE. We cannot return -1 to lws
-		 * here: end it from the next loop turn; close_h gets 1006. */
-		ws_conn_set_reason(c, 1006, "write failed");
-		c->closing = true;
-		c->close_sent = true; /* no close frame can go out */
-		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
-		return 0;
-	}
-	lws_callback_on_writable(c->wsi);
+	ws_conn_kick(c);
 	return 0;
+}
+
+void ws_cork(ws_conn *c)
+{
+	if (c)
+		c->corked++;
+}
+
+void ws_uncork(ws_conn *c)
+{
+	if (!c || !c->corked)
+		return;
+	if (--c->corked == 0 && !ws_txq_empty(&c->tx) && !c->closing && !c->finishing &&
+	    !c->ctx->destroying)
+		ws_conn_kick(c);
 }
 
 void ws_close(ws_conn *c, int code, const char *reason)

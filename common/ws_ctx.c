@@ -1,9 +1,11 @@
 /* ws_ctx: one lws_context per ws_ctx on the caller's (foreign) libuv loop,
  * and the single lws protocol callback that routes lws events to ws_conn. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include "err.h"
 #include "log.h"
 #include "ws_int.h"
@@ -209,6 +211,27 @@ static void ws_lwsmem_reap(uv_idle_t *h)
 	uv_close((uv_handle_t *)&m->idle, ws_lwsmem_closed);
 }
 
+int ws_ctx_mask(ws_ctx *ctx, uint8_t mask[4])
+{
+	if (ctx->mask_pos + 4 > WS_MASK_POOL) {
+		size_t got = 0;
+
+		/* the kernel CSPRNG, fetched in bulk: one syscall per 64 masks */
+		while (got < WS_MASK_POOL) {
+			ssize_t n = getrandom(ctx->mask_pool + got, WS_MASK_POOL - got, 0);
+
+			if (n < 0 && errno != EINTR)
+				return -errno;
+			if (n > 0)
+				got += (size_t)n;
+		}
+		ctx->mask_pos = 0;
+	}
+	memcpy(mask, ctx->mask_pool + ctx->mask_pos, 4);
+	ctx->mask_pos += 4;
+	return 0;
+}
+
 int ws_ctx_new(ws_ctx **out, uv_loop_t *loop, const ws_opts *opts)
 {
 	struct lws_context_creation_info info;
@@ -232,6 +255,7 @@ int ws_ctx_new(ws_ctx **out, uv_loop_t *loop, const ws_opts *opts)
 		return -ENOMEM;
 	}
 	ctx->loop = loop;
+	ctx->mask_pos = WS_MASK_POOL; /* empty: the first mask fills it */
 	m->ctx = ctx;
 	m->loop = loop;
 	m->idle.data = m;

@@ -17,14 +17,17 @@
 #define WS_RX_KEEP (16 * 1024)     /* reassembly buffer kept across messages */
 #define WS_TX_KEEP (16 * 1024)     /* send buffer kept while the queue is empty */
 #define WS_TXQ_SLACK 4096          /* send buffer beyond 2 x max_queue (headroom) */
+#define WS_TX_CHUNK (64 * 1024)    /* bytes of whole frames given to one lws_write */
+#define WS_MASK_POOL 256           /* random bytes fetched at once for client masks */
 #define WS_CLOSE_REASON_MAX 123    /* RFC 6455: 125 bytes minus the code */
 #define WS_PROTO_NAME "voixia-ws"
 #define WS_PROTO_ALIAS_MAX 64
 
-/* Outbound FIFO of whole messages in one reused buffer (ws_txq.c). */
+/* Outbound FIFO of whole, ready-to-send frames in one reused buffer
+ * (ws_txq.c). All zero is a valid empty queue. */
 typedef struct ws_txq {
 	unsigned char *buf;
-	size_t cap, head, tail; /* records live in buf[head, tail) */
+	size_t cap, head, tail; /* frames live in buf[head, tail) */
 } ws_txq;
 
 typedef struct ws_listener {
@@ -84,6 +87,7 @@ struct ws_conn {
 	/* outbound FIFO */
 	ws_txq tx;
 	size_t queued; /* payload bytes in tx */
+	unsigned corked; /* ws_cork depth: > 0 holds writes back */
 	char peer[64];
 	char log_id[48]; /* call id on our log lines, "-" until set */
 };
@@ -130,6 +134,10 @@ struct ws_ctx {
 	unsigned nconns;
 	unsigned nvhosts;
 	bool destroying;
+	/* client frame masks (RFC 6455 10.3: unpredictable) from getrandom,
+	 * WS_MASK_POOL bytes at a time: lws reads /dev/urandom per frame */
+	uint8_t mask_pool[WS_MASK_POOL];
+	size_t mask_pos; /* next unused byte; WS_MASK_POOL = empty */
 };
 
 /* ws_conn.c */
@@ -149,14 +157,22 @@ void ws_conn_goodbye(ws_conn *c);
 #define WS_LEAVE(m) ((m)->depth--)
 int ws_ctx_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		    void *in, size_t len);
+/* 4 fresh random bytes for a client frame's mask: 0 or -errno. */
+int ws_ctx_mask(ws_ctx *ctx, uint8_t mask[4]);
 
-/* ws_txq.c: push copies len bytes (limit: max bytes the queue may hold,
- * record overhead included) -> 0, -ENOBUFS, -ENOMEM; peek returns the
- * oldest payload (LWS_PRE writable bytes before it) or NULL. */
-int ws_txq_push(ws_txq *q, const void *data, size_t len, size_t limit);
-unsigned char *ws_txq_peek(const ws_txq *q, size_t *len);
-void ws_txq_pop(ws_txq *q);
+/* ws_txq.c: push frames len bytes as one text message, masked with mask
+ * when not NULL (client), limit = max bytes the queue may hold, headers
+ * included -> 0, -ENOBUFS, -ENOMEM. peek: the oldest whole frames, at
+ * most max bytes of them unless the first alone is bigger (LWS_PRE
+ * writable bytes before the pointer), their size in *bytes and payload
+ * bytes in *payload; NULL when empty. consume drops bytes from the front
+ * (whole frames, as peek gave them). frame_len: bytes a frame of len
+ * payload bytes takes. */
+int ws_txq_push(ws_txq *q, const void *data, size_t len, const uint8_t *mask, size_t limit);
+unsigned char *ws_txq_peek(const ws_txq *q, size_t max, size_t *bytes, size_t *payload);
+void ws_txq_consume(ws_txq *q, size_t bytes);
 void ws_txq_free(ws_txq *q);
+size_t ws_txq_frame_len(size_t len, bool masked);
 #define ws_txq_empty(q) ((q)->head == (q)->tail)
 
 /* ws_server.c */

@@ -308,17 +308,20 @@ static void on_delta(vcall *c, const rt_event *ev)
 	if (jw_raw(c->obuf, c->obuf_cap, &pos, "{\"event\":\"media\",\"streamSid\":\"%s\",\"media\":{\"payload\":\"%.*s\"}}",
 		   c->stream_sid, (int)ev->delta_len, ev->delta) < 0)
 		return;
-	if (vc_send_stream(c, c->obuf, pos) < 0)
-		return;
-	c->frames_out++;
-	c->bytes_out += ev->audio_len;
-	seq = play_sent(&c->play, ev->item_id, ev->audio_len);
-	if (!seq)
-		return;
-	snprintf(name, sizeof(name), PLAY_MARK_PREFIX "%u", seq);
-	n = tw_fmt_app_mark(mark, sizeof(mark), c->stream_sid, name);
-	if (n > 0)
-		vc_send_stream(c, mark, (size_t)n);
+	/* media and its mark leave in one write */
+	ws_cork(c->stream);
+	if (vc_send_stream(c, c->obuf, pos) == 0) {
+		c->frames_out++;
+		c->bytes_out += ev->audio_len;
+		seq = play_sent(&c->play, ev->item_id, ev->audio_len);
+		if (seq) {
+			snprintf(name, sizeof(name), PLAY_MARK_PREFIX "%u", seq);
+			n = tw_fmt_app_mark(mark, sizeof(mark), c->stream_sid, name);
+			if (n > 0)
+				vc_send_stream(c, mark, (size_t)n);
+		}
+	}
+	ws_uncork(c->stream);
 }
 
 static void on_speech_started(vcall *c)

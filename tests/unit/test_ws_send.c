@@ -42,67 +42,120 @@ static void test_big_message(void **state)
 	wst_free(t);
 }
 
-/* The send queue's one buffer: FIFO order across compaction and growth,
- * bounded by its limit even for empty messages, freed when a burst
- * drained, reused (no new buffer) in the steady state. */
+/* Decodes the frame at p (as a peer would): payload into out, unmasked;
+ * returns the frame's size. Checks FIN + text and the shortest length
+ * encoding (RFC 6455 5.2: "the minimal number of bytes MUST be used"). */
+static size_t txq_decode(const unsigned char *p, unsigned char *out, size_t *len, bool *masked)
+{
+	size_t l = p[1] & 0x7f, h = 2;
+
+	assert_int_equal(p[0], 0x81);
+	if (l == 126) {
+		l = ((size_t)p[2] << 8) | p[3];
+		h = 4;
+		assert_true(l >= 126 && l < 65536);
+	} else if (l == 127) {
+		l = 0;
+		for (int i = 2; i < 10; i++)
+			l = (l << 8) | p[i];
+		h = 10;
+		assert_true(l >= 65536);
+	}
+	*masked = p[1] & 0x80;
+	for (size_t i = 0; i < l; i++)
+		out[i] = *masked ? p[h + 4 + i] ^ p[h + (i & 3)] : p[h + i];
+	*len = l;
+	return h + (*masked ? 4 : 0) + l;
+}
+
+/* The send queue's one buffer of built frames: FIFO order across
+ * compaction and growth, the three length encodings, masking, whole
+ * frames per write chunk, bounded by its limit even for empty messages,
+ * freed when a burst drained, reused (no new buffer) in the steady state. */
 static void test_txq(void **state)
 {
 	(void)state;
 	ws_txq q = { 0 };
-	char m[3000];
-	size_t len, pushed = 0, popped = 0;
+	static unsigned char m[70000], out[70000];
+	const uint8_t mask[4] = { 0x12, 0x34, 0x56, 0x78 };
+	size_t len, bytes, payload, pushed = 0, popped = 0;
 	unsigned char *p, *buf;
+	bool masked;
 
 	for (size_t i = 0; i < sizeof(m); i++)
-		m[i] = (char)('a' + i % 26);
-	/* steady state: push one, pop one, the buffer stays the same */
-	assert_int_equal(ws_txq_push(&q, m, 330, 1 << 20), 0);
+		m[i] = (unsigned char)('a' + i % 26);
+	/* steady state: push one, write one, the buffer stays the same */
+	assert_int_equal(ws_txq_push(&q, m, 330, NULL, 1 << 20), 0);
 	buf = q.buf;
 	for (int i = 0; i < 1000; i++) {
-		p = ws_txq_peek(&q, &len);
-		assert_int_equal(len, 330);
-		assert_memory_equal(p, m, 330);
-		ws_txq_pop(&q);
-		assert_int_equal(ws_txq_push(&q, m, 330, 1 << 20), 0);
+		p = ws_txq_peek(&q, WS_TX_CHUNK, &bytes, &payload);
+		assert_int_equal(bytes, 4 + 330);
+		assert_int_equal(payload, 330);
+		assert_int_equal(txq_decode(p, out, &len, &masked), bytes);
+		assert_false(masked);
+		assert_memory_equal(out, m, 330);
+		ws_txq_consume(&q, bytes);
+		assert_int_equal(ws_txq_push(&q, m, 330, NULL, 1 << 20), 0);
 		assert_ptr_equal(q.buf, buf);
 	}
-	ws_txq_pop(&q);
+	p = ws_txq_peek(&q, WS_TX_CHUNK, &bytes, &payload);
+	ws_txq_consume(&q, bytes);
 	assert_true(ws_txq_empty(&q));
-	assert_null(ws_txq_peek(&q, &len));
-	/* a queue that never drains: sizes 0..2999, pop 2 of every 3 */
+	assert_null(ws_txq_peek(&q, WS_TX_CHUNK, &bytes, &payload));
+	assert_int_equal(bytes, 0);
+	/* a queue that never drains: sizes 0..69999 (all three encodings),
+	 * every other one masked; write chunks of at most 3000 bytes */
 	for (int r = 0; r < 3000; r++) {
-		size_t n = (size_t)(r * 7919) % sizeof(m);
+		size_t n = r % 50 == 7 ? 65536 + (size_t)r : (size_t)(r * 7919) % 3000;
 
-		assert_int_equal(ws_txq_push(&q, m + (sizeof(m) - n), n, 1 << 22), 0);
+		assert_int_equal(ws_txq_push(&q, m + (sizeof(m) - n), n, r % 2 ? mask : NULL, 1 << 26), 0);
 		pushed++;
-		if (r % 3) {
-			size_t want = (popped * 7919) % sizeof(m);
+		if (r % 3 == 0)
+			continue;
+		p = ws_txq_peek(&q, 3000, &bytes, &payload);
+		assert_non_null(p);
+		{
+			size_t off = 0, pl = 0;
+			int k = 0;
 
-			p = ws_txq_peek(&q, &len);
-			assert_int_equal(len, want);
-			assert_memory_equal(p, m + (sizeof(m) - want), want);
-			ws_txq_pop(&q);
-			popped++;
+			while (off < bytes) {
+				size_t want = popped % 50 == 7 ? 65536 + popped : (popped * 7919) % 3000;
+
+				off += txq_decode(p + off, out, &len, &masked);
+				assert_int_equal(len, want);
+				assert_int_equal(masked, popped % 2 == 1);
+				assert_memory_equal(out, m + (sizeof(m) - want), want);
+				pl += len;
+				popped++;
+				k++;
+			}
+			assert_int_equal(off, bytes);
+			assert_int_equal(pl, payload);
+			/* whole frames, within the chunk unless one frame is bigger */
+			assert_true(bytes <= 3000 || k == 1);
 		}
+		ws_txq_consume(&q, bytes);
 	}
-	while (popped < pushed) {
-		size_t want = (popped * 7919) % sizeof(m);
+	while (!ws_txq_empty(&q)) {
+		p = ws_txq_peek(&q, WS_TX_CHUNK, &bytes, &payload);
+		for (size_t off = 0; off < bytes; popped++) {
+			size_t want = popped % 50 == 7 ? 65536 + popped : (popped * 7919) % 3000;
 
-		p = ws_txq_peek(&q, &len);
-		assert_int_equal(len, want);
-		assert_memory_equal(p, m + (sizeof(m) - want), want);
-		ws_txq_pop(&q);
-		popped++;
+			off += txq_decode(p + off, out, &len, &masked);
+			assert_int_equal(len, want);
+			assert_memory_equal(out, m + (sizeof(m) - want), want);
+		}
+		ws_txq_consume(&q, bytes);
 	}
+	assert_int_equal(popped, pushed);
 	/* drained after a burst: the big buffer is gone */
-	assert_true(ws_txq_empty(&q));
 	assert_null(q.buf);
-	/* the limit counts records: empty messages cannot grow it forever */
-	for (int i = 0; i < 100000 && ws_txq_push(&q, "", 0, 4096) == 0; i++)
+	/* the limit counts headers: empty messages cannot grow it forever */
+	for (int i = 0; i < 100000 && ws_txq_push(&q, "", 0, NULL, 4096) == 0; i++)
 		pushed++;
-	assert_int_equal(ws_txq_push(&q, "", 0, 4096), -ENOBUFS);
-	assert_true(q.cap <= 4096);
-	assert_int_equal(ws_txq_push(&q, m, 5000, 4096), -ENOBUFS);
+	assert_int_equal(ws_txq_push(&q, "", 0, NULL, 4096), -ENOBUFS);
+	assert_true(q.cap <= 2 * (4096 + LWS_PRE)); /* doubling, bounded */
+	assert_int_equal(ws_txq_push(&q, m, 5000, NULL, 4096), -ENOBUFS);
 	ws_txq_free(&q);
 	assert_null(q.buf);
 }
@@ -391,6 +444,41 @@ static void test_direct_write_then_close(void **state)
 	wst_free(t);
 }
 
+/* ws_cork holds messages back (nothing on the wire, nested too) until the
+ * matching ws_uncork writes them all at once, in order. */
+static void test_cork(void **state)
+{
+	(void)state;
+	wst *t = wst_new(NULL);
+	wst_rawbuf r = { .fd = wst_raw_connect(t->port) };
+	size_t hl;
+	const char *p;
+
+	t->srv_echo = false;
+	wst_raw_send(r.fd, wst_raw_upgrade, strlen(wst_raw_upgrade));
+	assert_true(RUN_UNTIL(t, (wst_raw_pump(&r), strstr(r.b, "\r\n\r\n") != NULL), 3000));
+	assert_int_equal(t->nsrv, 1);
+	hl = (size_t)(strstr(r.b, "\r\n\r\n") + 4 - r.b);
+	ws_cork(t->srv[0].c);
+	ws_cork(t->srv[0].c);
+	assert_int_equal(ws_send_text(t->srv[0].c, "media", 5), 0);
+	ws_uncork(t->srv[0].c); /* still corked once */
+	assert_int_equal(ws_send_text(t->srv[0].c, "mark", 4), 0);
+	assert_int_equal(ws_queued(t->srv[0].c), 9);
+	assert_true(!RUN_UNTIL(t, (wst_raw_pump(&r), r.n > hl), 100)); /* nothing sent */
+	ws_uncork(t->srv[0].c);
+	assert_int_equal(ws_queued(t->srv[0].c), 0); /* written at once */
+	assert_true(RUN_UNTIL(t, (wst_raw_pump(&r), r.n >= hl + 13), 3000));
+	p = r.b + hl;
+	assert_memory_equal(p, "\x81\x05media\x81\x04mark", 13);
+	ws_uncork(t->srv[0].c); /* unbalanced: ignored */
+	assert_int_equal(ws_send_text(t->srv[0].c, "x", 1), 0);
+	assert_int_equal(ws_queued(t->srv[0].c), 0);
+	close(r.fd);
+	assert_true(RUN_UNTIL(t, x->srv[0].closed, 3000));
+	wst_free(t);
+}
+
 /* A direct write on a socket the peer reset fails inside ws_send_text:
  * the connection still ends through close_h (1006), from the loop. */
 static void test_direct_write_fails(void **state)
@@ -422,6 +510,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_big_message),
 		cmocka_unit_test(test_txq),
+		cmocka_unit_test(test_cork),
 		cmocka_unit_test(test_queue_order),
 		cmocka_unit_test(test_enobufs),
 		cmocka_unit_test(test_direct_write_order),
