@@ -14,7 +14,8 @@
  * must be strings of digits. Media payloads are decoded into a caller
  * buffer. Well-formed media and mark frames (the 50/s hot path) are read
  * by an allocation-free scanner (twilio_fast.c); anything else, and every
- * error, goes through jansson, with the same results either way.
+ * error, goes through jansson, with the same results either way (except
+ * u.media.b64, which only the scanner can give).
  * Formatting writes into a caller buffer and returns the length or -ENOSPC;
  * output is byte-compatible with DESIGN.md (field order as shown there). */
 #ifndef VX_TWILIO_H
@@ -69,6 +70,19 @@ typedef struct tw_event {
 			uint64_t timestamp;      /* ms, stream side */
 			const uint8_t *payload;  /* points into the caller's audio buffer */
 			size_t len;
+			/* The payload's base64 text as received, to forward it
+			 * without re-encoding. Points into tw_parse's `json` (valid
+			 * as long as the caller's buffer); NOT NUL-terminated. When
+			 * non-NULL it is exactly the text whose strict decoding is
+			 * payload/len (canonical base64, no JSON escapes), so
+			 * b64_len == B64_ENC_LEN(len). Set on success whenever the
+			 * allocation-free scanner took the frame (every well-formed
+			 * frame without escapes, non-ASCII bytes or unknown keys,
+			 * i.e. what Twilio sends); NULL/0 otherwise, where jansson
+			 * has no position in `json` to give: then encode payload
+			 * (strict decoding makes that the same text). */
+			const char *b64;
+			size_t b64_len;
 		} media;
 		struct { char digit; } dtmf;
 		struct { char name[TW_NAME_MAX]; } mark;

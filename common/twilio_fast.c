@@ -25,8 +25,12 @@
  *    leaves audio untouched, except when base64 decoding itself fails, in
  *    which case the tree path decodes the same text with the same cap into
  *    the same buffer (identical bytes).
+ *  - One addition over the tree path: media's b64/b64_len, the payload's
+ *    text in json (jansson cannot say where a value was). A scanned string
+ *    holds no escapes, so that text is exactly what was decoded.
  *  - Proved equal to the tree path by tests/unit/test_twilio.c (examples,
- *    rejection cases, ~100k mutated frames) and tests/fuzz/fuzz_tw_diff.c.
+ *    rejection cases, ~100k mutated frames) and tests/fuzz/fuzz_tw_diff.c
+ *    (everything but the b64 span, which they check against payload).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -263,6 +267,9 @@ int tw_parse_fast(tw_event *ev, const char *json, size_t len, tw_dir dir,
 		ev->u.media.timestamp = ts;
 		ev->u.media.payload = audio;
 		ev->u.media.len = (size_t)n;
+		/* the span just decoded, so voiceproxy need not find it again */
+		ev->u.media.b64 = s.v[TK_PAYLOAD].p;
+		ev->u.media.b64_len = s.v[TK_PAYLOAD].n;
 	}
 	if (err && errlen)
 		err[0] = '\0';

@@ -18,7 +18,8 @@ int tw_parse_tree(tw_event *ev, const char *json, size_t len, tw_dir dir,
 
 /* The allocation-free path for well-formed media and mark events.
  * Returns 0 with ev, audio and err exactly as tw_parse_tree would leave
- * them, or TW_FAST_DECLINED for anything else (then ev and audio may have
+ * them, except that media's b64/b64_len are set (the tree leaves them
+ * NULL/0), or TW_FAST_DECLINED for anything else (then ev and audio may have
  * been written; tw_parse_tree overwrites ev and, for audio, writes the same
  * bytes again since the payload is decoded last with the same arguments). */
 int tw_parse_fast(tw_event *ev, const char *json, size_t len, tw_dir dir,

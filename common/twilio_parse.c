@@ -12,9 +12,11 @@
  *    base64; -ENOSPC payload larger than cap (or than TW_MEDIA_MAX on the
  *    stream side). err names the field: `twilio: media.chunk: ...`.
  *  - The payload is decoded straight into the caller's audio buffer;
- *    ev->u.media.payload points there. jansson builds a small tree per
- *    frame (its allocations are freed before returning), except for the
- *    well-formed media/mark frames twilio_fast.c takes without a tree.
+ *    ev->u.media.payload points there. u.media.b64 stays NULL here: a
+ *    jansson value has no position in the input (twilio_fast.c sets it).
+ *    jansson builds a small tree per frame (its allocations are freed
+ *    before returning), except for the well-formed media/mark frames
+ *    twilio_fast.c takes without a tree.
  *  - Pure function (no I/O), suitable for a libFuzzer target.
  */
 #include "twilio.h"

@@ -7,10 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64.h"
 #include "fallback.h"
 #include "log.h"
-#include "rt.h"
 
 static void stream_text(ws_conn *conn, const char *data, size_t len, void *arg);
 static void stream_close(ws_conn *conn, int code, const char *reason, void *arg);
@@ -287,24 +285,6 @@ static void on_start(vcall *c, const tw_event *ev)
 		fb_openai_failed(c->v, c, c->fail_reason, c->fail_why);
 }
 
-/* The payload's base64 text inside the frame, to forward without decoding
- * and re-encoding; NULL when it cannot be located exactly. Only text whose
- * decoded length matches what tw_parse validated is used. */
-static const char *payload_text(const char *data, size_t len, size_t n, size_t *b64len)
-{
-	static const char key[] = "\"payload\":\"";
-	const char *p = memmem(data, len, key, sizeof(key) - 1), *e;
-
-	if (!p)
-		return NULL;
-	p += sizeof(key) - 1;
-	e = memchr(p, '"', len - (size_t)(p - data));
-	if (!e || (size_t)(e - p) != B64_ENC_LEN(n) || rt_b64_len(p, (size_t)(e - p)) != (int)n)
-		return NULL;
-	*b64len = (size_t)(e - p);
-	return p;
-}
-
 static void stream_text(ws_conn *conn, const char *data, size_t len, void *arg)
 {
 	vcall *c = arg;
@@ -343,19 +323,19 @@ static void stream_text(ws_conn *conn, const char *data, size_t len, void *arg)
 		else
 			on_start(c, &ev);
 		break;
-	case TW_MEDIA: {
-		size_t bl = 0;
-		const char *b64;
+	case TW_MEDIA:
 		if (!c->started) {
 			violation(c, 1008, "%s", "media before start");
 			break;
 		}
 		if (ev.u.media.track && ev.u.media.track != TW_TRACK_INBOUND)
 			break; /* only the caller's audio goes to the model */
-		b64 = payload_text(data, len, ev.u.media.len, &bl);
-		relay_caller_audio(c, b64, bl, ev.u.media.payload, ev.u.media.len);
+		/* tw_parse gives the payload's validated text in data (µ-law
+		 * passthrough, no re-encoding); when it cannot (a frame with
+		 * escapes or extra keys: rare), b64 is NULL and the relay
+		 * encodes the decoded audio, which gives the same text. */
+		relay_caller_audio(c, ev.u.media.b64, ev.u.media.b64_len, ev.u.media.payload, ev.u.media.len);
 		break;
-	}
 	case TW_MARK:
 		if (!c->started) {
 			violation(c, 1008, "%s", "mark before start");

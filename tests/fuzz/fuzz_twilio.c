@@ -4,9 +4,11 @@
  * (0 stream side, 1 application side); bits 1-2: the audio buffer (NULL,
  * 16 bytes, or larger than TW_MEDIA_MAX).
  * Contract checked: only documented errors; NUL-terminated strings; media
- * payload inside the caller buffer and within its cap; and a round trip:
+ * payload inside the caller buffer and within its cap; its base64 span,
+ * when set, inside the frame and as long as payload encodes to; a round trip:
  * an accepted event formatted again with tw_fmt_* parses back to the same
- * event (what sipbridge emits, voiceproxy must read identically). */
+ * event (what sipbridge emits, voiceproxy must read identically), with
+ * the same base64 text (strict decoding accepts canonical text only). */
 #include "fuzz.h"
 
 #include <errno.h>
@@ -160,6 +162,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (dir == TW_FROM_STREAM)
 				FZ_CHECK(ev.u.media.len <= TW_MEDIA_MAX);
 			FZ_CHECK(!ev.u.media.len || ev.u.media.payload == audio);
+			/* the base64 span, when given: the payload's text in the frame */
+			if (ev.u.media.b64) {
+				uintptr_t b = (uintptr_t)ev.u.media.b64, lo = (uintptr_t)data;
+				FZ_CHECK(b >= lo && ev.u.media.b64_len <= size && b - lo <= size - ev.u.media.b64_len);
+				FZ_CHECK(ev.u.media.b64_len == B64_ENC_LEN(ev.u.media.len));
+			} else {
+				FZ_CHECK(ev.u.media.b64_len == 0);
+			}
 		}
 		n = reformat(out, sizeof(out), &ev, dir);
 		FZ_CHECK(n > 0 && (size_t)n < sizeof(out) && strlen(out) == (size_t)n);
@@ -169,6 +179,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		}
 		same(&ev, &ev2);
+		/* canonical base64 both ways: the text received is the text we write */
+		if (ev.type == TW_MEDIA && ev.u.media.b64 && ev2.u.media.b64)
+			FZ_CHECK(ev.u.media.b64_len == ev2.u.media.b64_len &&
+				 !memcmp(ev.u.media.b64, ev2.u.media.b64, ev.u.media.b64_len));
 	}
 	free(audio);
 	return 0;

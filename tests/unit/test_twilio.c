@@ -453,13 +453,64 @@ static void diff_fail(const char *what, const char *s, size_t len, tw_dir dir, s
 		 (int)dir, cap, r1, e1, r2, e2, len, (int)(len > 600 ? 600 : len), s);
 }
 
+/* u.media.b64/b64_len are the one thing only the fast path fills in (a
+ * jansson value has no position in the input), so the comparisons below
+ * cover every other byte of tw_event and the span is checked on its own. */
+static int ev_differ(const tw_event *a, const tw_event *b)
+{
+	static tw_event x, y;
+
+	memcpy(&x, a, sizeof(x)); /* memcpy, not =, keeps the padding bytes */
+	memcpy(&y, b, sizeof(y));
+	if (x.type == TW_MEDIA) {
+		x.u.media.b64 = NULL;
+		x.u.media.b64_len = 0;
+	}
+	if (y.type == TW_MEDIA) {
+		y.u.media.b64 = NULL;
+		y.u.media.b64_len = 0;
+	}
+	return memcmp(&x, &y, sizeof(x)) != 0;
+}
+
+static int span_set(const tw_event *e)
+{
+	return e->type == TW_MEDIA && e->u.media.b64;
+}
+
+static int span_same(const tw_event *a, const tw_event *b)
+{
+	return a->u.media.b64 == b->u.media.b64 && a->u.media.b64_len == b->u.media.b64_len;
+}
+
+/* NULL when e (a successful parse of s/len) has no span or a good one:
+ * inside s, and its strict decoding is exactly payload/len. */
+static const char *span_bad(const tw_event *e, const char *s, size_t len)
+{
+	static uint8_t dec[TW_MEDIA_MAX + 256];
+	uintptr_t b = (uintptr_t)e->u.media.b64, lo = (uintptr_t)s;
+	size_t n = e->u.media.b64_len;
+	int r;
+
+	if (!span_set(e))
+		return NULL;
+	if (b < lo || n > len || b - lo > len - n)
+		return "b64 span outside the frame";
+	if (n != B64_ENC_LEN(e->u.media.len))
+		return "b64 span length";
+	r = b64_decode(dec, sizeof(dec), e->u.media.b64, n);
+	if (r != (int)e->u.media.len || (r > 0 && memcmp(dec, e->u.media.payload, (size_t)r)))
+		return "b64 span does not decode to payload";
+	return NULL;
+}
+
 /* Runs the tree path, the fast path alone and tw_parse on the same frame
  * from the same starting state and compares everything. audio_cap: the
  * cap passed (the buffer is NULL when 0). Returns 1 when the fast path
  * took the frame. */
 static int both(const char *s, size_t len, tw_dir dir, size_t cap, diff_stats *st)
 {
-	static tw_event ev1, ev2;
+	static tw_event ev1, ev2, evf;
 	char e1[256], e2[256];
 	uint8_t *audio = cap ? diff_audio : NULL;
 	int r1, r2, fast;
@@ -478,11 +529,20 @@ static int both(const char *s, size_t len, tw_dir dir, size_t cap, diff_stats *s
 	r2 = tw_parse_fast(&ev2, s, len, dir, audio, cap, e2, sizeof(e2));
 	assert_true(r2 == 0 || r2 == TW_FAST_DECLINED);
 	fast = r2 == 0;
+	if (r1 == 0 && span_bad(&ev1, s, len))
+		diff_fail(span_bad(&ev1, s, len), s, len, dir, cap, r1, r2, e1, e2);
 	if (fast) {
 		if (r1 != 0)
 			diff_fail("fast path accepted, return code", s, len, dir, cap, r1, r2, e1, e2);
-		if (memcmp(&ev1, &ev2, sizeof(ev1)))
+		if (ev_differ(&ev1, &ev2))
 			diff_fail("fast path tw_event", s, len, dir, cap, r1, r2, e1, e2);
+		if (ev2.type == TW_MEDIA && !ev2.u.media.b64)
+			diff_fail("fast path media without b64 span", s, len, dir, cap, r1, r2, e1, e2);
+		if (span_bad(&ev2, s, len))
+			diff_fail(span_bad(&ev2, s, len), s, len, dir, cap, r1, r2, e1, e2);
+		if (span_set(&ev1) && !span_same(&ev1, &ev2))
+			diff_fail("b64 span (both set)", s, len, dir, cap, r1, r2, e1, e2);
+		memcpy(&evf, &ev2, sizeof(evf));
 		if (memcmp(e1, e2, sizeof(e1)))
 			diff_fail("fast path err buffer", s, len, dir, cap, r1, r2, e1, e2);
 		if (memcmp(diff_audio, diff_audio_ref, sizeof(diff_audio)))
@@ -496,8 +556,11 @@ static int both(const char *s, size_t len, tw_dir dir, size_t cap, diff_stats *s
 	r2 = tw_parse(&ev2, s, len, dir, audio, cap, e2, sizeof(e2));
 	if (r1 != r2)
 		diff_fail("tw_parse return code", s, len, dir, cap, r1, r2, e1, e2);
-	if (memcmp(&ev1, &ev2, sizeof(ev1)))
+	if (ev_differ(&ev1, &ev2))
 		diff_fail("tw_parse tw_event", s, len, dir, cap, r1, r2, e1, e2);
+	/* and the span of whichever path tw_parse took */
+	if (r2 == 0 && ev2.type == TW_MEDIA && !span_same(fast ? &evf : &ev1, &ev2))
+		diff_fail("tw_parse b64 span", s, len, dir, cap, r1, r2, e1, e2);
 	if (memcmp(e1, e2, sizeof(e1)))
 		diff_fail("tw_parse err buffer", s, len, dir, cap, r1, r2, e1, e2);
 	if (memcmp(diff_audio, diff_audio_ref, sizeof(diff_audio)))
@@ -603,6 +666,94 @@ static void fast_examples(void **state)
 	/* length-delimited: a frame cut short is declined, not over-read */
 	both(ex_media, strlen(ex_media) - 1, S, 64, NULL);
 	both(ex_media, 0, S, 64, NULL);
+}
+
+/* u.media.b64: the payload's own text in the frame when the scanner took
+ * it, NULL when jansson did; bad base64 is still rejected either way. */
+static void span_is(const tw_event *ev, const char *frame, const char *text)
+{
+	const char *at = strstr(frame, "\"payload\"");
+
+	assert_non_null(at);
+	at = strstr(at, text); /* the payload's value, not an earlier copy */
+	assert_non_null(at);
+	assert_ptr_equal(ev->u.media.b64, at);
+	assert_int_equal(ev->u.media.b64_len, strlen(text));
+	assert_int_equal(ev->u.media.b64_len, B64_ENC_LEN(ev->u.media.len));
+}
+
+static void media_b64_span(void **state)
+{
+	(void)state;
+	tw_event ev, ev2;
+	uint8_t audio[64];
+	char err[256];
+	/* the payload's text also sits in streamSid, before it: must not be taken */
+	static const char dup_text[] = "{\"event\":\"media\",\"streamSid\":\"" PAYLOAD "\",\"media\":{\"payload\":\""
+				       PAYLOAD "\"}}";
+	static const char spaced[] = "{ \"event\" : \"media\" , \"streamSid\" : \"" MZ "\" , \"media\" : "
+				     "{ \"payload\" : \"" PAYLOAD "\" } }";
+	static const char empty[] = "{\"event\":\"media\",\"streamSid\":\"" MZ "\",\"media\":{\"payload\":\"\"}}";
+	static const char esc_payload[] = "{\"event\":\"media\",\"streamSid\":\"" MZ "\",\"media\":{\"payload\":"
+					  "\"\\/\\/9\\/f85OoIA=\"}}";
+	static const char esc_sid[] = "{\"event\":\"media\",\"streamSid\":\"M\\u005a\",\"media\":{\"payload\":\""
+				      PAYLOAD "\"}}";
+	static const char extra[] = "{\"event\":\"media\",\"sequenceNumber\":\"3\",\"media\":{\"track\":\"inbound\","
+				    "\"chunk\":\"1\",\"timestamp\":\"5\",\"payload\":\"" PAYLOAD "\"},\"streamSid\":\""
+				    MZ "\",\"extra\":[1,{}]}";
+
+	/* scanner frames, both directions: the span is the payload's text */
+	ok(&ev, ex_media, S, audio, sizeof(audio));
+	span_is(&ev, ex_media, PAYLOAD);
+	ok(&ev, ex_app_media, A, audio, sizeof(audio));
+	span_is(&ev, ex_app_media, PAYLOAD);
+	ok(&ev, dup_text, A, audio, sizeof(audio));
+	span_is(&ev, dup_text, PAYLOAD);
+	assert_true(ev.u.media.b64 > dup_text + 40);
+	ok(&ev, spaced, A, audio, sizeof(audio));
+	span_is(&ev, spaced, PAYLOAD);
+	ok(&ev, empty, A, NULL, 0);
+	assert_int_equal(ev.u.media.len, 0);
+	assert_ptr_equal(ev.u.media.b64, strstr(empty, "\"\"}") + 1);
+	assert_int_equal(ev.u.media.b64_len, 0);
+
+	/* fast path against tree path on the same frame: only the span differs */
+	memset(&ev, 0, sizeof(ev));
+	memset(&ev2, 0, sizeof(ev2));
+	assert_int_equal(tw_parse_fast(&ev, ex_media, strlen(ex_media), S, audio, sizeof(audio), err, sizeof(err)), 0);
+	span_is(&ev, ex_media, PAYLOAD);
+	assert_int_equal(tw_parse_tree(&ev2, ex_media, strlen(ex_media), S, audio, sizeof(audio), err, sizeof(err)), 0);
+	assert_null(ev2.u.media.b64);
+	assert_int_equal(ev2.u.media.b64_len, 0);
+	assert_false(ev_differ(&ev, &ev2));
+	assert_memory_equal(audio, audio8, 8);
+
+	/* jansson frames: same audio, no span (the caller encodes payload) */
+	static const struct { const char *s; tw_dir dir; } tree[] = {{esc_payload, A}, {esc_sid, A}, {extra, S}};
+	for (size_t i = 0; i < sizeof(tree) / sizeof(tree[0]); i++) {
+		memset(audio, 0, sizeof(audio));
+		ok(&ev, tree[i].s, tree[i].dir, audio, sizeof(audio));
+		assert_int_equal(ev.type, TW_MEDIA);
+		assert_int_equal(ev.u.media.len, 8);
+		assert_memory_equal(audio, audio8, 8);
+		assert_null(ev.u.media.b64);
+		assert_int_equal(ev.u.media.b64_len, 0);
+		assert_int_equal(tw_parse_fast(&ev2, tree[i].s, strlen(tree[i].s), tree[i].dir, audio, sizeof(audio), err,
+					       sizeof(err)), TW_FAST_DECLINED);
+	}
+
+	/* bad base64 is still -EINVAL, and never gets past the scanner */
+	static const char *const bad64[] = {"//9/f85OoIA", "Zh==", "//9/f85OoI@=", "//9/ f85OoIA=", "//9/f85OoIA=====",
+					    "=//9/f85OoI", "//9/f8=OoIA="};
+	for (size_t i = 0; i < sizeof(bad64) / sizeof(bad64[0]); i++) {
+		char f[256];
+		snprintf(f, sizeof(f), "{\"event\":\"media\",\"streamSid\":\"" MZ "\",\"media\":{\"payload\":\"%s\"}}",
+			 bad64[i]);
+		assert_int_equal(tw_parse_fast(&ev, f, strlen(f), A, audio, sizeof(audio), err, sizeof(err)),
+				 TW_FAST_DECLINED);
+		assert_int_equal(parse(&ev, f, A, audio, sizeof(audio), err), -EINVAL);
+		assert_non_null(strstr(err, "bad base64"));
+	}
 }
 
 /* (b) Differential test over generated frames: valid media/mark frames in
@@ -869,6 +1020,7 @@ int main(void)
 		cmocka_unit_test(limits),
 		cmocka_unit_test(fmt_nospc),
 		cmocka_unit_test(fast_examples),
+		cmocka_unit_test(media_b64_span),
 		cmocka_unit_test(fast_differential),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
