@@ -52,7 +52,7 @@ static int ws_txq_room(ws_txq *q, size_t fs)
 	nb = malloc(cap);
 	if (!nb)
 		return -ENOMEM;
-	if (live)
+	if (live && q->buf) /* live frames imply a buffer */
 		memcpy(nb + LWS_PRE, q->buf + q->head, live);
 	free(q->buf);
 	q->buf = nb;
@@ -96,7 +96,21 @@ int ws_txq_push(ws_txq *q, const void *data, size_t len, const uint8_t *mask, si
 		q->buf[q->tail + 1] |= 0x80;
 		memcpy(p, mask, 4);
 		p += 4;
-		for (size_t i = 0; i < len; i++)
+		unsigned char m8b[8];
+		uint64_t m8, w;
+		size_t i = 0;
+
+		/* 8 bytes at a time: every frame to voiceproxy from sipbridge
+		 * and every append to OpenAI is masked */
+		for (int k = 0; k < 8; k++)
+			m8b[k] = mask[k & 3];
+		memcpy(&m8, m8b, 8);
+		for (; i + 8 <= len; i += 8) {
+			memcpy(&w, s + i, 8);
+			w ^= m8;
+			memcpy(p + i, &w, 8);
+		}
+		for (; i < len; i++)
 			p[i] = s[i] ^ mask[i & 3];
 	} else if (len) {
 		memcpy(p, s, len);
