@@ -102,3 +102,34 @@ int b64_decode(uint8_t *dst, size_t cap, const char *src, size_t n)
 	}
 	return (int)o;
 }
+
+int b64_check(const char *src, size_t n)
+{
+	const uint8_t *s = (const uint8_t *)src;
+	size_t pad = 0, full, i;
+
+	if (n % 4)
+		return -EINVAL;
+	if (n == 0)
+		return 0;
+	if (n / 4 * 3 > (size_t)0x7fffffff)
+		return -EINVAL;
+	if (s[n - 1] == '=')
+		pad = s[n - 2] == '=' ? 2 : 1;
+	full = pad ? n - 4 : n;
+	for (i = 0; i < full; i++)
+		if (!b64_rev1[s[i]])
+			return -EINVAL;
+	if (pad) { /* same rules as b64_decode's last quad */
+		uint8_t a = b64_rev1[s[i]], b = b64_rev1[s[i + 1]];
+		uint8_t c = pad == 1 ? b64_rev1[s[i + 2]] : 1;
+
+		if (!a || !b || !c)
+			return -EINVAL;
+		if (pad == 2 && ((b - 1) & 0x0f))
+			return -EINVAL;
+		if (pad == 1 && ((c - 1) & 0x03))
+			return -EINVAL;
+	}
+	return (int)(n / 4 * 3 - pad);
+}

@@ -13,4 +13,7 @@
 size_t b64_encode(char *dst, const uint8_t *src, size_t n);
 /* Returns decoded length >= 0, -EINVAL on bad input, -ENOSPC if cap is short. */
 int b64_decode(uint8_t *dst, size_t cap, const char *src, size_t n);
+/* What b64_decode would return with room enough, writing nothing: for
+ * text forwarded as is (µ-law passthrough of Realtime deltas). */
+int b64_check(const char *src, size_t n);
 #endif

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "b64.h"
+
 typedef enum { F_STR, F_INT, F_OBJ } ftype;
 
 typedef struct field {
@@ -62,38 +64,11 @@ static const json_t *lookup(const json_t *root, const char *path)
 	return json_is_object(root) ? json_object_get(root, dot + 1) : NULL;
 }
 
-static int b64v(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 int rt_b64_len(const char *s, size_t n)
 {
-	size_t pad = 0;
-
-	if (n % 4 || n > (size_t)1 << 30)
+	if (n > (size_t)1 << 30)
 		return -EINVAL;
-	if (n && s[n - 1] == '=')
-		pad = (n >= 2 && s[n - 2] == '=') ? 2 : 1;
-	for (size_t i = 0; i < n - pad; i++)
-		if (b64v((unsigned char)s[i]) < 0)
-			return -EINVAL;
-	if (pad) { /* canonical: unused low bits of the last symbol are zero */
-		int v = b64v((unsigned char)s[n - pad - 1]);
-		if (v < 0 || (pad == 1 && (v & 0x3)) || (pad == 2 && (v & 0xf)))
-			return -EINVAL;
-	}
-	return (int)(n / 4 * 3 - pad);
+	return b64_check(s, n);
 }
 
 void rt_event_clear(rt_event *ev)

@@ -65,6 +65,15 @@ static void rejects(void **state)
 	}
 	/* embedded NUL is just another bad byte */
 	assert_int_equal(b64_decode(dec, sizeof(dec), "Zm\0v", 4), -EINVAL);
+	/* b64_check: the same verdict without writing */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (b64_check(bad[i], strlen(bad[i])) != -EINVAL)
+			fail_msg("b64_check(\"%s\") accepted it", bad[i]);
+	assert_int_equal(b64_check("Zm\0v", 4), -EINVAL);
+	assert_int_equal(b64_check("", 0), 0);
+	assert_int_equal(b64_check("Zg==", 4), 1);
+	assert_int_equal(b64_check("Zm8=", 4), 2);
+	assert_int_equal(b64_check("Zm9vYmFy", 8), 6);
 }
 
 static void nospace(void **state)
