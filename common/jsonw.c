@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
 static size_t jw_utf8_len(const uint8_t *s)
@@ -45,6 +46,11 @@ static size_t jw_utf8_len(const uint8_t *s)
 	return n;
 }
 
+/* Bytes jw_str copies as they are: printable ASCII but '"' and '\\'. */
+static const uint8_t JW_PLAIN[256] = {
+	[0x20 ... 0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7e] = 1, /* not 0x22 '"', 0x5c '\\' */
+};
+
 int jw_str(char *buf, size_t cap, size_t *pos, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -59,7 +65,11 @@ int jw_str(char *buf, size_t cap, size_t *pos, const char *s)
 	buf[o++] = '"';
 	while (*p) {
 		uint8_t c = *p;
-		if (c == '"' || c == '\\') {
+		if (JW_PLAIN[c]) { /* the common case: ids, names */
+			JW_NEED(1);
+			buf[o++] = (char)c;
+			p++;
+		} else if (c == '"' || c == '\\') {
 			JW_NEED(2);
 			buf[o++] = '\\';
 			buf[o++] = (char)c;
@@ -114,5 +124,42 @@ int jw_raw(char *buf, size_t cap, size_t *pos, const char *fmt, ...)
 		return n < 0 ? -EINVAL : -ENOSPC;
 	}
 	*pos += (size_t)n;
+	return 0;
+}
+
+int jw_lit(char *buf, size_t cap, size_t *pos, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*pos >= cap)
+		return -ENOSPC;
+	if (n >= cap - *pos) {
+		buf[*pos] = '\0';
+		return -ENOSPC;
+	}
+	memcpy(buf + *pos, s, n + 1);
+	*pos += n;
+	return 0;
+}
+
+int jw_u64(char *buf, size_t cap, size_t *pos, uint64_t v)
+{
+	char d[20];
+	size_t n = 0;
+
+	if (*pos >= cap)
+		return -ENOSPC;
+	do {
+		d[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (n >= cap - *pos) {
+		buf[*pos] = '\0';
+		return -ENOSPC;
+	}
+	for (size_t i = 0; i < n; i++)
+		buf[*pos + i] = d[n - 1 - i];
+	*pos += n;
+	buf[*pos] = '\0';
 	return 0;
 }

@@ -25,6 +25,9 @@
 /* Shorthands: every step may fail with -ENOSPC; bail out on the first. */
 #define TW_RAW(...) do { if ((r = jw_raw(buf, cap, &pos, __VA_ARGS__)) < 0) goto out; } while (0)
 #define TW_STR(s) do { if ((r = jw_str(buf, cap, &pos, (s))) < 0) goto out; } while (0)
+/* printf-free pieces for the per-frame events (media, mark) */
+#define TW_LIT(s) do { if ((r = jw_lit(buf, cap, &pos, (s))) < 0) goto out; } while (0)
+#define TW_U64(v) do { if ((r = jw_u64(buf, cap, &pos, (v))) < 0) goto out; } while (0)
 
 static const char *tw_track_str(unsigned track)
 {
@@ -38,7 +41,11 @@ static int tw_head(char *buf, size_t cap, size_t *ppos, const char *event, uint6
 	size_t pos = *ppos;
 	int r;
 
-	TW_RAW("{\"event\":\"%s\",\"sequenceNumber\":\"%" PRIu64 "\",\"streamSid\":", event, seq);
+	TW_LIT("{\"event\":\"");
+	TW_LIT(event);
+	TW_LIT("\",\"sequenceNumber\":\"");
+	TW_U64(seq);
+	TW_LIT("\",\"streamSid\":");
 	TW_STR(sid);
 	*ppos = pos;
 out:
@@ -57,7 +64,7 @@ static int tw_payload_tail(char *buf, size_t cap, size_t *ppos, const uint8_t *a
 		return -ENOSPC;
 	}
 	pos += b64_encode(buf + pos, audio, n);
-	TW_RAW("\"}}");
+	TW_LIT("\"}}");
 	*ppos = pos;
 out:
 	return r;
@@ -69,9 +76,9 @@ static int tw_mark_tail(char *buf, size_t cap, size_t *ppos, const char *name)
 	size_t pos = *ppos;
 	int r;
 
-	TW_RAW(",\"mark\":{\"name\":");
+	TW_LIT(",\"mark\":{\"name\":");
 	TW_STR(name);
-	TW_RAW("}}");
+	TW_LIT("}}");
 	*ppos = pos;
 out:
 	return r;
@@ -132,8 +139,13 @@ int tw_fmt_media(char *buf, size_t cap, uint64_t seq, const char *stream_sid,
 
 	if ((r = tw_head(buf, cap, &pos, "media", seq, stream_sid)) < 0)
 		goto out;
-	TW_RAW(",\"media\":{\"track\":\"%s\",\"chunk\":\"%" PRIu64 "\",\"timestamp\":\"%" PRIu64
-	       "\",\"payload\":\"", tw_track_str(track), chunk, timestamp_ms);
+	TW_LIT(",\"media\":{\"track\":\"");
+	TW_LIT(tw_track_str(track));
+	TW_LIT("\",\"chunk\":\"");
+	TW_U64(chunk);
+	TW_LIT("\",\"timestamp\":\"");
+	TW_U64(timestamp_ms);
+	TW_LIT("\",\"payload\":\"");
 	if ((r = tw_payload_tail(buf, cap, &pos, audio, n)) < 0)
 		goto out;
 	r = (int)pos;

@@ -69,12 +69,41 @@ static void appends_and_nospc(void **state)
 	assert_int_equal(jw_str(buf, 0, &pos, "x"), -ENOSPC);
 }
 
+/* jw_lit / jw_u64: printf-free appends with jw_raw's contract. */
+static void lit_and_u64(void **state)
+{
+	(void)state;
+	char buf[32];
+	size_t pos = 0;
+
+	assert_int_equal(jw_lit(buf, sizeof(buf), &pos, "{\"n\":"), 0);
+	assert_int_equal(jw_u64(buf, sizeof(buf), &pos, 0), 0);
+	assert_int_equal(jw_lit(buf, sizeof(buf), &pos, ","), 0);
+	assert_int_equal(jw_u64(buf, sizeof(buf), &pos, UINT64_MAX), 0);
+	assert_string_equal(buf, "{\"n\":0,18446744073709551615");
+	assert_int_equal(pos, strlen(buf));
+	assert_int_equal(pos, 27);
+	/* 27 used of 32: 4 more bytes fit with the NUL, 5 do not */
+	assert_int_equal(jw_u64(buf, sizeof(buf), &pos, 12345), -ENOSPC);
+	assert_int_equal(pos, 27);
+	assert_int_equal(buf[27], '\0');
+	assert_int_equal(jw_lit(buf, sizeof(buf), &pos, "abcde"), -ENOSPC);
+	assert_int_equal(jw_u64(buf, sizeof(buf), &pos, 1234), 0);
+	assert_int_equal(pos, 31);
+	assert_string_equal(buf + 27, "1234");
+	assert_int_equal(jw_lit(buf, sizeof(buf), &pos, ""), 0); /* only the NUL: fits */
+	assert_int_equal(jw_lit(buf, sizeof(buf), &pos, "x"), -ENOSPC);
+	pos = sizeof(buf);
+	assert_int_equal(jw_u64(buf, sizeof(buf), &pos, 1), -ENOSPC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(escaping),
 		cmocka_unit_test(utf8),
 		cmocka_unit_test(appends_and_nospc),
+		cmocka_unit_test(lit_and_u64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
