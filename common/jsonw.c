@@ -127,19 +127,24 @@ int jw_raw(char *buf, size_t cap, size_t *pos, const char *fmt, ...)
 	return 0;
 }
 
-int jw_lit(char *buf, size_t cap, size_t *pos, const char *s)
+int jw_mem(char *buf, size_t cap, size_t *pos, const void *p, size_t n)
 {
-	size_t n = strlen(s);
-
 	if (*pos >= cap)
 		return -ENOSPC;
 	if (n >= cap - *pos) {
 		buf[*pos] = '\0';
 		return -ENOSPC;
 	}
-	memcpy(buf + *pos, s, n + 1);
+	if (n)
+		memcpy(buf + *pos, p, n);
 	*pos += n;
+	buf[*pos] = '\0';
 	return 0;
+}
+
+int jw_lit(char *buf, size_t cap, size_t *pos, const char *s)
+{
+	return jw_mem(buf, cap, pos, s, strlen(s));
 }
 
 int jw_u64(char *buf, size_t cap, size_t *pos, uint64_t v)

@@ -14,5 +14,6 @@ int jw_raw(char *buf, size_t cap, size_t *pos, const char *fmt, ...)
 /* Append raw text as is / a decimal number, without printf (per-frame
  * events). Same contract: 0 or -ENOSPC, buffer left NUL-terminated. */
 int jw_lit(char *buf, size_t cap, size_t *pos, const char *s);
+int jw_mem(char *buf, size_t cap, size_t *pos, const void *p, size_t n); /* n raw bytes */
 int jw_u64(char *buf, size_t cap, size_t *pos, uint64_t v);
 #endif

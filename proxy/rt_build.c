@@ -16,8 +16,13 @@ static int done(int r, size_t pos)
 int rt_fmt_append(char *buf, size_t cap, const char *b64, size_t n)
 {
 	size_t pos = 0;
-	int r = jw_raw(buf, cap, &pos, "{\"type\":\"input_audio_buffer.append\",\"audio\":\"%.*s\"}",
-		       (int)n, b64);
+	int r = jw_lit(buf, cap, &pos, "{\"type\":\"input_audio_buffer.append\",\"audio\":\"");
+
+	/* 50 per second per call: no printf */
+	if (!r)
+		r = jw_mem(buf, cap, &pos, b64, n);
+	if (!r)
+		r = jw_lit(buf, cap, &pos, "\"}");
 	return done(r, pos);
 }
 
