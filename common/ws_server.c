@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include "err.h"
 #include "log.h"
@@ -241,6 +244,15 @@ int ws_adopt(ws_ctx *ctx, int fd, ws_accept_h *ah, void *arg)
 	if (ctx->destroying) {
 		close(fd);
 		return -ESHUTDOWN;
+	}
+	/* lws sets no socket options on adopted sockets: without TCP_NODELAY
+	 * a media event waits (Nagle) for the ACK of the one before, which
+	 * the caller delays until its next 20 ms frame. Not fatal: a unix
+	 * socket or a test pipe has no Nagle to turn off. */
+	{
+		int one = 1;
+
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 	wsi = lws_adopt_socket_vhost(ctx->vh_local, fd);
 	if (!wsi) /* lws closed the fd */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <libwebsockets.h>
@@ -165,6 +166,13 @@ static void test_adopt(void **state)
 	assert_true(RUN_UNTIL(t, recv(fd, peek, 4, MSG_PEEK | MSG_DONTWAIT) == 4, 3000));
 	assert_memory_equal(peek, "GET ", 4);
 	assert_int_equal(ws_adopt(t->ctx, fd, wst_accept, t), 0);
+	{ /* Nagle off: small media events must not wait for an ACK */
+		int v = 0;
+		socklen_t vl = sizeof(v);
+
+		assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &vl), 0);
+		assert_int_equal(v, 1);
+	}
 	assert_true(RUN_UNTIL(t, x->cli[0].opened == 1, 3000));
 	assert_string_equal(t->path, "/media-stream");
 	assert_string_equal(t->query, "via=adopt");
