@@ -13,10 +13,18 @@
  *   caller -> model : marker seen at the fake   (t_fake_rx - t_send)
  *   model -> caller : echo seen back at caller   (t_caller_rx - t_fake_tx)
  * Both ends live in this process on one clock (CLOCK_REALTIME, which is what
- * the kernel's SO_TIMESTAMPNS stamps UDP packets with). The generator's own
- * loop is subtracted: RTP arrival is the kernel's receive time; a WS message
- * is stamped with the time the loop woke up for it (first callback after
- * poll), not the time our callback got to it behind other messages.
+ * the kernel's SO_TIMESTAMPNS stamps packets with). The generator's own
+ * delay is left out: an arrival is the kernel's receive time, for RTP
+ * packets and for WebSocket messages alike (SO_TIMESTAMPNS on the TCP
+ * sockets: the time the last segment of the read was queued, so the earlier
+ * messages of one read are stamped a little late, i.e. their latency is
+ * overestimated, never under). Kept alongside for comparison, the older
+ * figure: the time the loop woke up for the message (first callback after
+ * poll), which still holds the generator's own lateness in getting back to
+ * poll when it is busy ("as seen by the generator's loop"). With --lws
+ * there are no kernel stamps: both figures are the loop's.
+ * Twilio marks from voiceproxy are echoed at the stream's next 20 ms send
+ * slot, in the same write as its media (lg_tw.c).
  * Prints one JSON object with the counters and histograms' percentiles. */
 #include <getopt.h>
 #include <inttypes.h>
@@ -73,7 +81,7 @@ static struct {
 	unsigned max_frames;
 	uv_loop_t *loop;
 	ws_ctx *srv, *cli;
-	bool lws;
+	bool lws, marks_now;
 	lg_ws_ctx *raw; /* the raw WebSockets (not --lws): fake server and clients */
 	strm *s;
 	strm *slot[SLOTS];
@@ -87,10 +95,13 @@ static struct {
 	int64_t deadline_ms;
 	/* counters */
 	uint64_t in_sent, in_rx, in_dup, out_tx, out_rx, out_dup, out_misaligned;
-	uint64_t skipped, prebuf, marks_echoed, fake_conns, rtp_rx, rtp_silence, ws_errors;
+	uint64_t skipped, prebuf, marks_rx, marks_echoed, fake_conns, rtp_rx, rtp_silence, ws_errors;
+	uint64_t early_in, early_out; /* kernel stamps earlier than the send: impossible */
+	lg_ws_stats wsst;             /* the raw WebSockets' reads and stamps */
 	uint64_t tick_between[4];
 	int max_concurrent, cur_concurrent;
 	lg_hist hop_in, hop_out, hop_out_net, rtt, gen_lag, pace;
+	lg_hist hop_in_loop, hop_out_loop; /* the same, stamped at the loop's wake-up */
 	lg_echo echo; /* the fake Realtime */
 	lg_tw_io twio; /* the Twilio streams' */
 	char buf[B64_ENC_LEN(TW_MEDIA_MAX) + 4096];
@@ -129,10 +140,30 @@ static int x_send(void *conn, const char *d, size_t n)
 	return G.lws ? ws_send_text(conn, d, n) : lg_ws_send(conn, d, n);
 }
 
+/* Several messages: one write with the raw WebSockets. */
+static int x_sendv(void *conn, const struct iovec *m, int n)
+{
+	int r = 0;
+
+	if (!G.lws)
+		return lg_ws_sendv(conn, m, n);
+	for (int i = 0; i < n && r == 0; i++)
+		r = ws_send_text(conn, m[i].iov_base, m[i].iov_len);
+	return r;
+}
+
+/* A raw connection's message: the kernel's receive time, or the loop's. */
+static int64_t rx_kernel(const lg_ws *c)
+{
+	int64_t t = lg_ws_rx_ns(c);
+	return t ? t : rx_now();
+}
+
 /* ---- the fake Realtime server (echo) ------------------------------------ */
 
 /* What became of each frame the fake received (lg_echo). */
-static void fake_frame(const uint8_t *f, lg_echo_fate fate, int64_t t_rx, int64_t t_tx, void *arg)
+static void fake_frame(const uint8_t *f, lg_echo_fate fate, int64_t t_rx, int64_t t_loop, int64_t t_tx,
+		       void *arg)
 {
 	uint32_t idx, seq;
 	int64_t ts;
@@ -152,8 +183,12 @@ static void fake_frame(const uint8_t *f, lg_echo_fate fate, int64_t t_rx, int64_
 		G.prebuf++;
 		return;
 	}
-	if (in_window(s, seq, ts))
+	if (t_rx < ts)
+		G.early_in++;
+	if (in_window(s, seq, ts)) {
 		lg_hist_add(&G.hop_in, t_rx - ts);
+		lg_hist_add(&G.hop_in_loop, t_loop - ts);
+	}
 	if (fate == LG_ECHO_SENT) {
 		G.out_tx++;
 		s->fake_tx[seq % RING] = t_tx;
@@ -165,21 +200,16 @@ static void fake_frame(const uint8_t *f, lg_echo_fate fate, int64_t t_rx, int64_
 	}
 }
 
-static void fake_text(void *c, const char *d, size_t len)
-{
-	lg_echo_text(&G.echo, c, d, len, rx_now());
-}
-
 static void rt_text(ws_conn *c, const char *d, size_t len, void *arg)
 {
 	(void)arg;
-	fake_text(c, d, len);
+	lg_echo_text(&G.echo, c, d, len, rx_now(), rx_now());
 }
 
 static void rt_text_raw(lg_ws *c, const char *d, size_t len, void *arg)
 {
 	(void)arg;
-	fake_text(c, d, len);
+	lg_echo_text(&G.echo, c, d, len, rx_kernel(c), rx_now());
 }
 
 static void rt_accept_raw(lg_ws *c, void *arg)
@@ -210,7 +240,7 @@ static int rt_accept(ws_conn *c, const ws_request *rq, void *arg)
 
 /* ---- received echoes (both modes) ---------------------------------------- */
 
-static void caller_frame(strm *s, const uint8_t *f, int64_t t)
+static void caller_frame(strm *s, const uint8_t *f, int64_t t, int64_t t_loop)
 {
 	uint32_t idx, seq;
 	int64_t ts, tx;
@@ -229,8 +259,11 @@ static void caller_frame(strm *s, const uint8_t *f, int64_t t)
 	if (!in_window(s, seq, ts))
 		return;
 	tx = s->fake_tx[seq % RING];
+	if (tx && t < tx)
+		G.early_out++;
 	if (tx) {
 		lg_hist_add(&G.hop_out, t - tx);
+		lg_hist_add(&G.hop_out_loop, t_loop - tx);
 		/* minus the echo audio already queued ahead of this frame at the
 		 * caller side's playout (20 ms each): what the relay added */
 		lg_hist_add(&G.hop_out_net, t - tx - (int64_t)s->ahead[seq % RING] * 20000000);
@@ -249,19 +282,15 @@ static void caller_frame(strm *s, const uint8_t *f, int64_t t)
 
 /* ---- proxy mode: Twilio streams ------------------------------------------ */
 
-static void tw_frame(const uint8_t *f, int64_t t_rx, void *arg)
+static void tw_frame(const uint8_t *f, int64_t t_rx, int64_t t_loop, void *arg)
 {
-	caller_frame(arg, f, t_rx);
+	caller_frame(arg, f, t_rx, t_loop);
 }
 
-static void tw_text_core(strm *s, const char *d, size_t len)
+static void tw_text_core(strm *s, const char *d, size_t len, int64_t t_rx)
 {
-	int r = lg_tw_text(&s->tw, &G.twio, s->ws, d, len, rx_now(), tw_frame, s);
-
-	if (r < 0)
+	if (lg_tw_text(&s->tw, &G.twio, s->ws, d, len, t_rx, rx_now(), tw_frame, s) < 0)
 		G.ws_errors++;
-	else if (r > 0)
-		G.marks_echoed++;
 }
 
 static void tw_open_core(strm *s)
@@ -293,7 +322,7 @@ static void tw_close_core(strm *s, int code, const char *reason)
 static void tw_text(ws_conn *c, const char *d, size_t len, void *arg)
 {
 	(void)c;
-	tw_text_core(arg, d, len);
+	tw_text_core(arg, d, len, rx_now());
 }
 static void tw_open(ws_conn *c, void *arg)
 {
@@ -307,8 +336,7 @@ static void tw_close(ws_conn *c, int code, const char *reason, void *arg)
 }
 static void tw_text_raw(lg_ws *c, const char *d, size_t len, void *arg)
 {
-	(void)c;
-	tw_text_core(arg, d, len);
+	tw_text_core(arg, d, len, rx_kernel(c));
 }
 static void tw_open_raw(lg_ws *c, void *arg)
 {
@@ -378,16 +406,17 @@ static void rtp_readable(uv_poll_t *h, int status, int events)
 	(void)events;
 	if (status < 0)
 		return;
-	for (;;) {
+	/* One datagram per readable event: reading on until EAGAIN costs a
+	 * failed recvmsg per packet (50 a second per call); the poll is
+	 * level-triggered, so a second queued packet makes the fd ready again. */
+	{
 		struct sockaddr_in from;
 		int64_t t;
 		size_t hl = 0;
 		int r = lg_rtp_recv(s->fd, pkt, sizeof(pkt), &from, &t, &hl);
 
-		if (r < 0)
-			break;
-		if (!r)
-			continue;
+		if (r <= 0)
+			return;
 		G.rtp_rx++;
 		if (!s->latched) {
 			s->latched = true;
@@ -406,7 +435,7 @@ static void rtp_readable(uv_poll_t *h, int status, int events)
 		s->last_rx_ns = t;
 		s->rx_pkts++;
 		if ((size_t)r - hl >= LG_FRAME)
-			caller_frame(s, pkt + hl, t);
+			caller_frame(s, pkt + hl, t, rx_now());
 		else
 			G.rtp_silence++;
 	}
@@ -502,7 +531,9 @@ static void on_wheel(uv_timer_t *tm)
 				if (s->state != ST_SENDING)
 					continue;
 				if (s->sent < (uint32_t)G.seconds * 50u) {
-					send_frame(s);
+					send_frame(s); /* with the marks held since the last slot */
+				} else if (!G.chain && lg_tw_flush(&s->tw, &G.twio, s->ws) < 0) {
+					G.ws_errors++; /* no media due: the marks alone */
 				} else if (now - s->t_last_send > 1500000000LL) {
 					/* echoes drained: end the stream (proxy); chain: the
 					 * call ends when SIPp sends BYE and RTP stops */
@@ -548,8 +579,10 @@ static void stop_all(void)
 		ws_ctx_destroy(G.cli);
 	if (G.srv)
 		ws_ctx_destroy(G.srv);
-	if (G.raw)
+	if (G.raw) {
+		lg_ws_get_stats(G.raw, &G.wsst);
 		lg_ws_ctx_destroy(G.raw);
+	}
 	G.cli = G.srv = NULL;
 	G.raw = NULL;
 }
@@ -589,6 +622,8 @@ static void report(void)
 
 	for (int i = 0; i < G.n; i++) {
 		strm *s = &G.s[i];
+		G.marks_rx += s->tw.marks_rx;
+		G.marks_echoed += s->tw.marks_echoed;
 		for (uint32_t q = 0; q < s->sent; q++) {
 			/* the last 5 s: still in flight when the call ended */
 			bool tail = q + 250 >= s->sent;
@@ -614,6 +649,9 @@ static void report(void)
 	       G.out_tx, G.out_rx, lost_out, G.out_dup, G.out_misaligned);
 	printf("\"in_lost_last5s\":%" PRIu64 ",\"out_lost_last5s\":%" PRIu64 ",", tail_in, tail_out);
 	printf("\"prebuf_not_echoed\":%" PRIu64 ",\"gen_skipped\":%" PRIu64 ",", G.prebuf, G.skipped);
+	printf("\"ws_reads\":%" PRIu64 ",\"ws_unstamped\":%" PRIu64 ",\"stamp_late\":%" PRIu64
+	       ",\"stamp_before_send_in\":%" PRIu64 ",\"stamp_before_send_out\":%" PRIu64 ",\"marks_rx\":%" PRIu64 ",",
+	       G.wsst.reads, G.wsst.unstamped, G.wsst.late, G.early_in, G.early_out, G.marks_rx);
 	printf("\"fake_conns\":%" PRIu64 ",\"appends\":%" PRIu64 ",\"marks_echoed\":%" PRIu64
 	       ",\"rtp_rx\":%" PRIu64 ",\"rtp_silence\":%" PRIu64 ",\"ws_errors\":%" PRIu64 ",",
 	       G.fake_conns, G.echo.appends, G.marks_echoed, G.rtp_rx, G.rtp_silence, G.ws_errors);
@@ -622,6 +660,8 @@ static void report(void)
 	lg_hist_json("hop_in_ms", &G.hop_in);
 	lg_hist_json("hop_out_ms", &G.hop_out);
 	lg_hist_json("hop_out_net_ms", &G.hop_out_net);
+	lg_hist_json("hop_in_loop_ms", &G.hop_in_loop);
+	lg_hist_json("hop_out_loop_ms", &G.hop_out_loop);
 	lg_hist_json("rtt_ms", &G.rtt);
 	lg_hist_json("pace_jitter_ms", &G.pace);
 	lg_hist_json("gen_lag_ms", &G.gen_lag);
@@ -636,6 +676,7 @@ static void usage(void)
 		"  proxy: --url ws://127.0.0.1:PORT/media-stream [--bearer TOKEN] [--rate STREAMS_PER_S]\n"
 		"  chain: --rtp-base PORT (call i uses PORT+i) [--max-seconds T]\n"
 		"  --lws: WebSockets through common/ws (libwebsockets) instead of the built-in raw ones\n"
+		"  --marks-now: echo Twilio marks at once instead of at the stream's next 20 ms slot\n"
 		"  The fake Realtime (echo) listens on 127.0.0.1:--rt-port (0 = any; printed as RTPORT n).\n");
 	exit(2);
 }
@@ -646,6 +687,7 @@ int main(int argc, char **argv)
 		{ "mode", 1, 0, 'm' }, { "calls", 1, 0, 'n' }, { "seconds", 1, 0, 's' },
 		{ "url", 1, 0, 'u' }, { "bearer", 1, 0, 'b' }, { "rate", 1, 0, 'r' },
 		{ "rt-port", 1, 0, 'p' }, { "rtp-base", 1, 0, 'B' }, { "max-seconds", 1, 0, 'M' }, { "lws", 0, 0, 'L' },
+		{ "marks-now", 0, 0, 'K' },
 		{ 0, 0, 0, 0 },
 	};
 	ws_opts wo = { .max_message = 1u << 20, .max_queue = 4u << 20, .connect_timeout_ms = 20000 };
@@ -670,6 +712,7 @@ int main(int argc, char **argv)
 		case 'B': G.rtp_base = atoi(optarg); break;
 		case 'M': max_s = atoi(optarg); break;
 		case 'L': G.lws = true; break;
+		case 'K': G.marks_now = true; break;
 		default: usage();
 		}
 	}
@@ -680,14 +723,19 @@ int main(int argc, char **argv)
 	G.max_frames = (unsigned)G.seconds * 50u + 100u;
 	G.loop = uv_default_loop();
 	G.s = calloc((size_t)G.n, sizeof(*G.s));
-	lg_hist *hs[] = { &G.hop_in, &G.hop_out, &G.hop_out_net, &G.rtt, &G.gen_lag, &G.pace };
+	lg_hist *hs[] = { &G.hop_in, &G.hop_out, &G.hop_out_net, &G.rtt, &G.gen_lag, &G.pace,
+			  &G.hop_in_loop, &G.hop_out_loop };
 	for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
 		if (lg_hist_init(hs[i]) < 0)
 			return 2;
 	if (lg_echo_init(&G.echo, TW_MEDIA_MAX, x_send, fake_frame, NULL) < 0)
 		return 2;
-	G.twio = (lg_tw_io){ .send = x_send, .buf = G.buf, .cap = sizeof(G.buf), .audio = G.audio,
-			     .audiocap = sizeof(G.audio) };
+	if (lg_tw_selftest() < 0) {
+		fprintf(stderr, "loadgen: lg_tw's templates differ from twilio_fmt\n");
+		return 2;
+	}
+	G.twio = (lg_tw_io){ .sendv = x_sendv, .buf = G.buf, .cap = sizeof(G.buf), .audio = G.audio,
+			     .audiocap = sizeof(G.audio), .marks_now = G.marks_now };
 	if (G.lws ? (ws_ctx_new(&G.srv, G.loop, &wo) < 0 ||
 		     ws_listen(G.srv, "127.0.0.1", G.rt_port, rt_accept, NULL, &G.rt_bound) < 0)
 		  : (lg_ws_ctx_new(&G.raw, G.loop) < 0 ||

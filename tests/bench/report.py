@@ -3,7 +3,14 @@
 
 Inputs: loadgen's JSON line, the /proc sampler's lines ("t name cpu_ticks
 rss_kb hwm_kb"), baseline and end samples per process. Exit 1 when a target
-is missed (only with --targets 1)."""
+is missed (only with --targets 1).
+
+How latencies are measured (loadgen.c): send time in the frame's marker,
+arrival = the kernel's receive time (SO_TIMESTAMPNS, on the RTP and on the
+WebSocket sockets), so the generator's own delay is not counted; the
+targets are checked on those. The "as seen by the generator's loop" rows
+stamp arrival when the generator's loop woke up for the message instead:
+they add the generator's lateness when it is busy, for comparison."""
 import argparse
 import json
 import sys
@@ -101,6 +108,15 @@ row("added latency model->caller (%s) p50/p99/max%s" % (hop_in_name, " *" if a.m
     ms(lg["hop_out_ms"]))
 if a.mode == "chain":
     row("  same, minus echo audio already queued ahead at sipbridge's playout *", ms(lg["hop_out_net_ms"]))
+if lg.get("hop_in_loop_ms"):
+    row("  caller->model as seen by the generator's loop (wake-up stamp)", ms(lg["hop_in_loop_ms"]))
+    row("  model->caller as seen by the generator's loop (wake-up stamp)", ms(lg["hop_out_loop_ms"]))
+if "ws_reads" in lg:
+    row("WS reads / without kernel stamp / stamp after read / stamp before send (in, out)",
+        "%d / %d / %d / %d, %d" % (lg["ws_reads"], lg["ws_unstamped"], lg["stamp_late"],
+                                   lg["stamp_before_send_in"], lg["stamp_before_send_out"]))
+if a.mode == "proxy" and "marks_rx" in lg:
+    row("Twilio marks from voiceproxy / echoed at the next send slot", "%d / %d" % (lg["marks_rx"], lg["marks_echoed"]))
 row("round trip caller->caller p50/p99/max", ms(lg["rtt_ms"]))
 if a.mode == "chain":
     row("outbound RTP pacing jitter |dt-20ms| p50/p99/max", ms(lg["pace_jitter_ms"]))
@@ -169,6 +185,8 @@ if a.targets:
         fails.append("not every call was up at once")
     if lg["in_lost"] or lg["out_lost"]:
         fails.append("lost frames")
+    if lg.get("stamp_late") or lg.get("stamp_before_send_in") or lg.get("stamp_before_send_out"):
+        fails.append("kernel receive stamps out of order (see the WS reads row): latencies not trustworthy")
     for h in ("hop_in_ms", "hop_out_net_ms" if a.mode == "chain" else "hop_out_ms"):
         lim = lat + (20.0 if (a.mode == "chain" and h == "hop_out_net_ms") else 0.0)
         if not lg[h]["n"] or lg[h]["p99"] >= lim:

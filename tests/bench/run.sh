@@ -4,6 +4,7 @@
 #   tests/bench/run.sh [--mode proxy|chain|both] [--calls N] [--seconds S]
 #                      [--rate R] [--soak] [--build DIR] [--profile callgrind|perf]
 #                      [--no-targets] [--keep] [--nice PRIO] [--gen-lws]
+#                      [--gen-marks-now]
 #
 #   proxy : N Twilio streams (tests/bench/loadgen) -> voiceproxy -> echo fake
 #           Realtime (inside loadgen) -> back. Default N=1000.
@@ -17,10 +18,18 @@
 #           take the cores measured (own session + autogroup nice).
 #   --gen-lws: the generator's WebSockets go through common/ws (libwebsockets)
 #           instead of its own raw RFC 6455 code (which costs it ~half the CPU).
+#   --gen-marks-now: the generator echoes Twilio marks as soon as they come
+#           (its old way) instead of at the stream's next 20 ms send slot
+#           (Twilio's way: once the audio before them has played).
 #   --profile callgrind|perf: profile voiceproxy and sipbridge during the run
 #           (callgrind slows them ~50x: use few calls, e.g. --calls 20).
 # Prints one table per run; exit 1 when a target (DESIGN/issue 7) is missed,
 # 2 on a set-up failure. Loopback only; everything started is killed on exit.
+# How it measures (tests/bench/loadgen.c): each frame carries its send time;
+# arrivals are the kernel's receive stamps (SO_TIMESTAMPNS on UDP and on the
+# generator's TCP sockets), so the generator's own loop delay is not counted.
+# The "as seen by the generator's loop" rows stamp arrival at the loop's
+# wake-up instead (what was measured before), for comparison.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -41,8 +50,9 @@ while [ $# -gt 0 ]; do
 	--no-targets) TARGETS=0 ;;
 	--keep) KEEP=1 ;;
 	--nice) NICE=$2; shift ;;
-	--gen-lws) GEN_LWS=--lws ;;
-	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+	--gen-lws) GEN_LWS="$GEN_LWS --lws" ;;
+	--gen-marks-now) GEN_LWS="$GEN_LWS --marks-now" ;;
+	-h|--help) sed -n '2,32p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include <uv.h>
 
 #define LG_FRAME 160 /* 20 ms of 8 kHz µ-law */
@@ -73,7 +74,19 @@ int lg_ws_listen(lg_ws_ctx *x, int port, int *bound, lg_ws_open_h accept_h, lg_w
 lg_ws *lg_ws_connect(lg_ws_ctx *x, const char *url, const char *bearer, lg_ws_open_h open_h,
 		     lg_ws_text_h text_h, lg_ws_close_h close_h, void *arg);
 int lg_ws_send(lg_ws *c, const char *d, size_t n); /* 0 or -ENOTCONN/-ENOBUFS/... */
-void lg_ws_close(lg_ws *c);                        /* sends a close frame (1000) */
+/* n text messages as n frames in one write(2); same returns as lg_ws_send. */
+int lg_ws_sendv(lg_ws *c, const struct iovec *m, int n);
+void lg_ws_close(lg_ws *c); /* sends a close frame (1000) */
+/* Inside text_h: the kernel's receive time (SO_TIMESTAMPNS, CLOCK_REALTIME)
+ * of the last segment consumed by the read the message was parsed from; 0
+ * when the kernel gave none. Never earlier than the message's arrival. */
+int64_t lg_ws_rx_ns(const lg_ws *c);
+/* Reads done, reads without a kernel stamp, stamps later than the clock
+ * right after the read (impossible: counted to prove it does not happen). */
+typedef struct lg_ws_stats {
+	uint64_t reads, unstamped, late;
+} lg_ws_stats;
+void lg_ws_get_stats(const lg_ws_ctx *x, lg_ws_stats *st);
 
 /* ---- lg_rtp.c -------------------------------------------------------------- */
 
@@ -102,9 +115,10 @@ typedef enum {
 } lg_echo_fate;
 
 typedef int (*lg_echo_send_f)(void *conn, const char *d, size_t n);
-/* Each LG_FRAME bytes of an append (marker or not); t_rx = message arrival. */
-typedef void (*lg_echo_frame_h)(const uint8_t *f, lg_echo_fate fate, int64_t t_rx, int64_t t_tx,
-				void *arg);
+/* Each LG_FRAME bytes of an append (marker or not); t_rx = message arrival
+ * (kernel stamp), t_loop = when the generator's loop woke up for it. */
+typedef void (*lg_echo_frame_h)(const uint8_t *f, lg_echo_fate fate, int64_t t_rx, int64_t t_loop,
+				int64_t t_tx, void *arg);
 
 typedef struct lg_echo {
 	lg_echo_send_f send;
@@ -119,38 +133,57 @@ typedef struct lg_echo {
 /* Appends of up to max_audio bytes of audio; 0 or -ENOMEM. */
 int lg_echo_init(lg_echo *e, size_t max_audio, lg_echo_send_f send, lg_echo_frame_h frame_h, void *arg);
 void lg_echo_free(lg_echo *e);
-/* One text message received on the fake's connection conn at t_rx. */
-void lg_echo_text(lg_echo *e, void *conn, const char *d, size_t len, int64_t t_rx);
+/* One text message received on the fake's connection conn at t_rx (loop
+ * wake-up t_loop). */
+void lg_echo_text(lg_echo *e, void *conn, const char *d, size_t len, int64_t t_rx, int64_t t_loop);
 
 /* ---- lg_tw.c --------------------------------------------------------------- *
  * The caller side of one Twilio Media Stream (stream idx: sids MZ/CA + idx+1,
- * customParameters restaurantId=bench, from=+3310000NNNN). */
+ * customParameters restaurantId=bench, from=+3310000NNNN). Marks from
+ * voiceproxy are held and echoed at the stream's next 20 ms send slot, in
+ * the same write as that slot's media (see lg_tw.c). */
+
+#define LG_TW_HELD 8     /* marks held per stream (more: echoed at once) */
+#define LG_TW_NAME 48    /* longest mark name held (longer: echoed at once) */
 
 typedef struct lg_tw {
 	int idx;
 	char sid[40], call_sid[40];
 	uint64_t seq, chunk;
+	uint64_t marks_rx, marks_echoed;
+	int nheld;
+	char held[LG_TW_HELD][LG_TW_NAME];
 } lg_tw;
+
+/* n messages on one connection, in order, in one write when it can. */
+typedef int (*lg_tw_sendv_f)(void *conn, const struct iovec *m, int n);
 
 /* Shared by every stream: how to send on a connection, scratch buffers. */
 typedef struct lg_tw_io {
-	lg_echo_send_f send;
-	char *buf; /* formatting */
+	lg_tw_sendv_f sendv;
+	char *buf; /* formatting: >= LG_TW_HELD * 400 + TW_MEDIA_FMT_CAP(LG_FRAME) */
 	size_t cap;
 	uint8_t *audio; /* decoding */
 	size_t audiocap;
+	bool marks_now; /* echo marks at once (the generator's old way), not held */
 } lg_tw_io;
 
-/* One LG_FRAME of media received from voiceproxy at t_rx. */
-typedef void (*lg_tw_frame_h)(const uint8_t *f, int64_t t_rx, void *arg);
+/* One LG_FRAME of media received from voiceproxy at t_rx (kernel stamp;
+ * t_loop: when the loop woke up for it). */
+typedef void (*lg_tw_frame_h)(const uint8_t *f, int64_t t_rx, int64_t t_loop, void *arg);
 
 void lg_tw_init(lg_tw *t, int idx);
 void lg_tw_begin(lg_tw *t, const lg_tw_io *io, void *conn); /* connected + start */
-/* One media event with audio f (n bytes) at ts_ms: 0 or -1. */
+/* The held marks, then one media event with audio f (n bytes) at ts_ms,
+ * in one write: 0 or -1. */
 int lg_tw_media(lg_tw *t, const lg_tw_io *io, void *conn, const uint8_t *f, size_t n, uint64_t ts_ms);
-void lg_tw_stop(lg_tw *t, const lg_tw_io *io, void *conn);
+/* The held marks alone (a slot with no media due): 0 or -1. */
+int lg_tw_flush(lg_tw *t, const lg_tw_io *io, void *conn);
+void lg_tw_stop(lg_tw *t, const lg_tw_io *io, void *conn); /* held marks, stop */
 /* A message from voiceproxy: media -> frame_h for each LG_FRAME of it; a
- * mark is echoed back. 1 = mark echoed, 0, -1 = not understood. */
+ * mark is held for the next slot. 1 = a mark, 0, -1 = not understood. */
 int lg_tw_text(lg_tw *t, const lg_tw_io *io, void *conn, const char *d, size_t len, int64_t t_rx,
-	       lg_tw_frame_h frame_h, void *arg);
+	       int64_t t_loop, lg_tw_frame_h frame_h, void *arg);
+/* 0 when the media and mark templates give what twilio_fmt gives, else -1. */
+int lg_tw_selftest(void);
 #endif

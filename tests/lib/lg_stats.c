@@ -21,10 +21,16 @@ int64_t lg_now_ns(void)
 const char *lg_json_str(const char *d, size_t len, const char *key, size_t *vl)
 {
 	char pat[64];
-	int pl = snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-	const char *p = memmem(d, len, pat, (size_t)pl), *e;
+	size_t kl = strlen(key), pl = kl + 4;
+	const char *p, *e;
 
-	if (!p)
+	if (pl >= sizeof(pat))
+		return NULL;
+	/* "key":" without snprintf: several lookups per message */
+	pat[0] = '"';
+	memcpy(pat + 1, key, kl); /* NOLINT(bugprone-not-null-terminated-result): the next memcpy ends it */
+	memcpy(pat + 1 + kl, "\":\"", 4); /* with the NUL */
+	if (!(p = memmem(d, len, pat, pl)))
 		return NULL;
 	p += pl;
 	e = memchr(p, '"', len - (size_t)(p - d));

@@ -3,7 +3,11 @@
  * mode) cost it as much CPU as voiceproxy spends when they go through
  * common/ws (libwebsockets: a WRITEABLE round trip and two epoll_ctl per
  * message). Here a message is one write(2) when the socket takes it; only a
- * partial write arms POLLOUT. */
+ * partial write arms POLLOUT.
+ * Reads: one recvmsg(2) per readable event unless it filled the buffer
+ * (the poll is level-triggered: what is left makes the socket readable
+ * again), and each read carries the kernel's receive time (SO_TIMESTAMPNS)
+ * so latencies do not include the generator's own delay in getting to it. */
 #include "lg.h"
 
 #include <arpa/inet.h>
@@ -14,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "b64.h"
@@ -26,6 +31,7 @@ struct lg_ws {
 	int events;
 	char *in, *out, *msg;
 	size_t inlen, incap, outlen, outcap, msglen, msgcap;
+	int64_t rx_ns; /* kernel receive time of the read being parsed, 0 = none */
 	lg_ws_open_h open_h;
 	lg_ws_text_h text_h;
 	lg_ws_close_h close_h;
@@ -43,6 +49,8 @@ struct lg_ws_ctx {
 	lg_ws_open_h accept_h; /* the server's */
 	lg_ws_text_h text_h;
 	void *arg;
+	lg_ws_stats st;
+	int64_t clock_hi; /* the latest lg_now_ns() taken after a read */
 };
 
 static void lg_ws_io(uv_poll_t *h, int status, int events);
@@ -121,12 +129,10 @@ static int lg_ws_write(lg_ws *c, const void *p, size_t n)
 	return 0;
 }
 
-static int lg_ws_frame(lg_ws *c, int opcode, const char *d, size_t n)
+/* The frame header for n payload bytes into hdr (14 bytes): its length. */
+static size_t lg_ws_hdr_fill(const lg_ws *c, unsigned char *hdr, int opcode, size_t n)
 {
-	unsigned char hdr[14];
 	size_t h = 2;
-	char stackbuf[8192], *buf = stackbuf;
-	int r;
 
 	hdr[0] = (unsigned char)(0x80 | opcode);
 	if (n < 126) {
@@ -147,14 +153,37 @@ static int lg_ws_frame(lg_ws *c, int opcode, const char *d, size_t n)
 		memset(hdr + h, 0, 4);
 		h += 4;
 	}
-	if (h + n > sizeof(stackbuf) && !(buf = malloc(h + n)))
+	return h;
+}
+
+/* n frames of one opcode, one write. */
+static int lg_ws_framev(lg_ws *c, int opcode, const struct iovec *m, int n)
+{
+	/* one loop, no threads, no callback in between: a static scratch */
+	static char scratch[16384];
+	char *buf = scratch;
+	size_t need = 0, pos = 0;
+	int r;
+
+	for (int i = 0; i < n; i++)
+		need += 14 + m[i].iov_len;
+	if (need > sizeof(scratch) && !(buf = malloc(need)))
 		return -ENOMEM;
-	memcpy(buf, hdr, h);
-	memcpy(buf + h, d, n);
-	r = lg_ws_write(c, buf, h + n);
-	if (buf != stackbuf)
+	for (int i = 0; i < n; i++) {
+		pos += lg_ws_hdr_fill(c, (unsigned char *)buf + pos, opcode, m[i].iov_len);
+		memcpy(buf + pos, m[i].iov_base, m[i].iov_len);
+		pos += m[i].iov_len;
+	}
+	r = lg_ws_write(c, buf, pos);
+	if (buf != scratch)
 		free(buf);
 	return r;
+}
+
+static int lg_ws_frame(lg_ws *c, int opcode, const char *d, size_t n)
+{
+	struct iovec m = { (void *)d, n };
+	return lg_ws_framev(c, opcode, &m, 1);
 }
 
 int lg_ws_send(lg_ws *c, const char *d, size_t n)
@@ -162,6 +191,55 @@ int lg_ws_send(lg_ws *c, const char *d, size_t n)
 	if (!c->open || c->close_sent)
 		return -ENOTCONN;
 	return lg_ws_frame(c, 1, d, n);
+}
+
+int lg_ws_sendv(lg_ws *c, const struct iovec *m, int n)
+{
+	if (!c->open || c->close_sent)
+		return -ENOTCONN;
+	return lg_ws_framev(c, 1, m, n);
+}
+
+int64_t lg_ws_rx_ns(const lg_ws *c)
+{
+	return c->rx_ns;
+}
+
+void lg_ws_get_stats(const lg_ws_ctx *x, lg_ws_stats *st)
+{
+	*st = x->st;
+}
+
+/* One read into c->in: bytes read, 0 at EOF, -errno. Sets c->rx_ns. */
+static ssize_t lg_ws_read(lg_ws *c, size_t room)
+{
+	char cbuf[CMSG_SPACE(sizeof(struct timespec))];
+	struct iovec iov = { c->in + c->inlen, room };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	ssize_t r = recvmsg(c->fd, &mh, MSG_DONTWAIT);
+
+	if (r < 0)
+		return -errno;
+	c->rx_ns = 0;
+	c->x->st.reads++;
+	/* tcp_recvmsg: the receive time of the last segment this read took */
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+			memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+			c->rx_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		}
+	/* a stamp later than the clock now would be a bug; the clock is only
+	 * read when the stamp is past the last reading (not once per read) */
+	if (!c->rx_ns) {
+		c->x->st.unstamped++;
+	} else if (c->rx_ns > c->x->clock_hi) {
+		c->x->clock_hi = lg_now_ns();
+		if (c->rx_ns > c->x->clock_hi)
+			c->x->st.late++;
+	}
+	return r;
 }
 
 void lg_ws_close(lg_ws *c)
@@ -231,6 +309,24 @@ static int lg_ws_handshake(lg_ws *c)
 	return (int)hl;
 }
 
+/* 8 bytes at a time: every message voiceproxy sends the fake is masked. */
+static void lg_ws_unmask(unsigned char *d, const unsigned char *k, uint64_t len)
+{
+	unsigned char k8[8];
+	uint64_t m, w, i = 0;
+
+	for (int j = 0; j < 8; j++)
+		k8[j] = k[j & 3];
+	memcpy(&m, k8, 8);
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, d + i, 8);
+		w ^= m;
+		memcpy(d + i, &w, 8);
+	}
+	for (; i < len; i++)
+		d[i] ^= k[i & 3];
+}
+
 /* Frames: returns bytes consumed, -1 to drop the connection. */
 static long lg_ws_frames(lg_ws *c, size_t off)
 {
@@ -261,11 +357,8 @@ static long lg_ws_frames(lg_ws *c, size_t off)
 			h += 4;
 		if (avail < h + len)
 			break;
-		if (masked) {
-			unsigned char *k = b + h - 4, *d = b + h;
-			for (uint64_t i = 0; i < len; i++)
-				d[i] ^= k[i & 3];
-		}
+		if (masked)
+			lg_ws_unmask(b + h, b + h - 4, len);
 		switch (op) {
 		case 0: case 1:
 			if (op == 1 && fin && !c->msglen) {
@@ -342,13 +435,14 @@ static void lg_ws_io(uv_poll_t *h, int status, int events)
 		for (;;) {
 			ssize_t r;
 			long used;
-			size_t off = 0;
+			size_t off = 0, room;
 			if (lg_ws_grow(&c->in, &c->incap, c->inlen + 65536)) {
 				lg_ws_kill(c);
 				return;
 			}
-			r = recv(c->fd, c->in + c->inlen, c->incap - c->inlen - 1, MSG_DONTWAIT);
-			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+			room = c->incap - c->inlen - 1;
+			r = lg_ws_read(c, room);
+			if (r == 0 || (r < 0 && r != -EAGAIN && r != -EWOULDBLOCK)) {
 				lg_ws_kill(c);
 				return;
 			}
@@ -362,17 +456,21 @@ static void lg_ws_io(uv_poll_t *h, int status, int events)
 					return;
 				}
 				off = (size_t)n;
-				if (!n)
-					continue;
 			}
-			used = lg_ws_frames(c, off);
-			if (used < 0 || c->dead) {
-				lg_ws_kill(c);
-				return;
+			if (c->open) {
+				used = lg_ws_frames(c, off);
+				if (used < 0 || c->dead) {
+					lg_ws_kill(c);
+					return;
+				}
+				off += (size_t)used;
 			}
-			off += (size_t)used;
 			memmove(c->in, c->in + off, c->inlen - off);
 			c->inlen -= off;
+			/* a short read emptied the socket: reading again would
+			 * only fail with EAGAIN (half of all reads did) */
+			if ((size_t)r < room)
+				break;
 		}
 	}
 }
@@ -412,6 +510,7 @@ lg_ws *lg_ws_connect(lg_ws_ctx *x, const char *url, const char *bearer, lg_ws_op
 	{
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 	}
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno != EINPROGRESS) {
 		close(fd);
@@ -446,6 +545,7 @@ static void lg_ws_accept(uv_poll_t *h, int status, int events)
 		if (fd < 0)
 			return;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 		if (!(c = lg_ws_new(x, fd, true))) {
 			close(fd);
 			continue;
