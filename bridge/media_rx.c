@@ -203,4 +203,6 @@ void mcall_on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct
 	}
 	c->last_rx_ns = uv_hrtime();
 	jb_push(&c->jb, &h);
+	/* a loop turn with hundreds of calls' packets can outlast a tick */
+	media_tick_poll(c->m);
 }
