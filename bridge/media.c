@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -93,7 +94,8 @@ void media_maybe_finish_shutdown(media *m)
 	uv_close((uv_handle_t *)&m->shut_timer, on_closed);
 	uv_poll_stop(&m->tick);
 	uv_close((uv_handle_t *)&m->tick, on_closed);
-	uv_close((uv_handle_t *)&m->async, on_closed);
+	uv_poll_stop(&m->wake);
+	uv_close((uv_handle_t *)&m->wake, on_closed);
 	ws_ctx_destroy(m->ws);
 	m->ws = NULL;
 }
@@ -131,11 +133,19 @@ static void free_cmd(cmd *c)
 	free(c);
 }
 
-static void on_async(uv_async_t *a)
+static void on_wake(uv_poll_t *h, int status, int events)
 {
-	media *m = a->data;
+	media *m = h->data;
+	uint64_t n;
 	cmd *q;
 
+	(void)events;
+	if (status < 0)
+		return;
+	/* drain the counter first: a command queued after this read wakes
+	 * us again, one queued before it is in the list we take below */
+	if (read(m->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn(NULL, "media: wake-up read failed: %s", strerror(errno));
 	pthread_mutex_lock(&m->mu);
 	q = m->q_head;
 	m->q_head = m->q_tail = NULL;
@@ -208,6 +218,7 @@ int media_new(media **out, const media_opts *opts, media_event_h *eh, void *arg)
 	if (!m)
 		return -ENOMEM;
 	m->tfd = -1;
+	m->efd = -1;
 	m->eh = eh;
 	m->arg = arg;
 	m->max_calls = opts->max_calls > 0 ? opts->max_calls : 500;
@@ -222,15 +233,25 @@ int media_new(media **out, const media_opts *opts, media_event_h *eh, void *arg)
 	pthread_mutex_init(&m->mu, NULL);
 	if ((rc = uv_loop_init(&m->loop)) < 0)
 		goto fail_mu;
-	if ((rc = uv_async_init(&m->loop, &m->async, on_async)) < 0)
+	m->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (m->efd < 0) {
+		rc = -errno;
 		goto fail_loop;
-	m->async.data = m;
+	}
+	if ((rc = uv_poll_init(&m->loop, &m->wake, m->efd)) < 0)
+		goto fail_loop;
+	m->wake.data = m;
+	if ((rc = uv_poll_start(&m->wake, UV_READABLE, on_wake)) < 0) {
+		uv_close((uv_handle_t *)&m->wake, on_closed);
+		uv_run(&m->loop, UV_RUN_DEFAULT);
+		goto fail_loop;
+	}
 	uv_timer_init(&m->loop, &m->shut_timer);
 	m->shut_timer.data = m;
 	if ((rc = tick_init(m)) < 0 || (rc = ws_ctx_new(&m->ws, &m->loop, &wo)) < 0) {
 		log_err(NULL, "media: init failed: %s", strerror(-rc));
 		/* close what exists and let the loop finish them */
-		uv_close((uv_handle_t *)&m->async, on_closed);
+		uv_close((uv_handle_t *)&m->wake, on_closed);
 		uv_close((uv_handle_t *)&m->shut_timer, on_closed);
 		if (uv_is_active((uv_handle_t *)&m->tick) || m->tick.data)
 			uv_close((uv_handle_t *)&m->tick, on_closed);
@@ -246,6 +267,8 @@ fail_mu:
 fail:
 	if (m->tfd >= 0)
 		close(m->tfd);
+	if (m->efd >= 0)
+		close(m->efd);
 	free(m->ws_url);
 	free(m->token);
 	free(m);
@@ -292,7 +315,14 @@ static int enqueue(media *m, cmd *c)
 		m->q_head = c;
 	m->q_tail = c;
 	pthread_mutex_unlock(&m->mu);
-	uv_async_send(&m->async);
+	{
+		uint64_t one = 1;
+
+		/* EAGAIN only if the counter is near 2^64: it is already readable.
+		 * The command is queued either way (the next wake-up takes it). */
+		if (write(m->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			log_warn(NULL, "media: wake-up write failed: %s", strerror(errno));
+	}
 	return 0;
 }
 
@@ -345,6 +375,8 @@ void media_destroy(media *m)
 	}
 	if (m->tfd >= 0)
 		close(m->tfd);
+	if (m->efd >= 0)
+		close(m->efd);
 	pthread_mutex_destroy(&m->mu);
 	if (m->token)
 		explicit_bzero(m->token, strlen(m->token));

@@ -3,7 +3,7 @@
  *
  * Threading: media_call_* functions are called from the SIP thread; they
  * copy their arguments into a locked queue and wake the media loop with
- * uv_async_send. Results come back through media_event_h, which runs ON THE
+ * an eventfd. Results come back through media_event_h, which runs ON THE
  * MEDIA THREAD: the SIP side must only enqueue them for its own thread
  * (su_msg / its own queue). Calls are named by a key the SIP side picks.
  *

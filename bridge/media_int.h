@@ -78,7 +78,13 @@ struct media {
 	uv_loop_t loop;
 	uv_thread_t thr;
 	bool thr_started;
-	uv_async_t async;
+	/* Commands from the SIP thread wake the loop through an eventfd, not
+	 * uv_async: uv_async_send leaves a window where the receiving loop
+	 * spins (sched_yield) until the sender finishes, and a SCHED_RR media
+	 * thread spinning on a preempted normal-priority SIP thread stalled
+	 * every call's pacing for 50-70 ms (issue 7 bench, mass hang-up). */
+	int efd;
+	uv_poll_t wake;
 	uv_poll_t tick;
 	int tfd;
 	uv_timer_t shut_timer;
