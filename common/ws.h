@@ -99,12 +99,15 @@ int ws_listen(ws_ctx *ctx, const char *addr, int port, ws_accept_h *ah, void *ar
 int ws_adopt(ws_ctx *ctx, int fd, ws_accept_h *ah, void *arg);
 
 void ws_set_handlers(ws_conn *c, const ws_handlers *h, void *arg);
-int ws_send_text(ws_conn *c, const char *data, size_t len); /* 0, -ENOBUFS, -ENOTCONN */
+/* 0, -ENOBUFS (queue full), -ENOTCONN (closing), -ENOMEM, or a getrandom
+ * error (client masks) */
+int ws_send_text(ws_conn *c, const char *data, size_t len);
 /* Messages sent between ws_cork and the matching ws_uncork leave together,
  * in one write where the socket takes them (a media event and its mark):
  * one send(2) instead of one per message, and no latency added since
- * ws_uncork follows in the same turn. Nests. No ws call ends or frees a
- * connection synchronously, so a corked conn is still valid at ws_uncork. */
+ * ws_uncork follows in the same turn. Nests. No ws call but ws_ctx_destroy
+ * ends or frees a connection synchronously, so a corked conn is still valid
+ * at ws_uncork; do not destroy the context in between. */
 void ws_cork(ws_conn *c);
 void ws_uncork(ws_conn *c);
 void ws_close(ws_conn *c, int code, const char *reason);    /* async; close_h follows */

@@ -268,12 +268,29 @@ static int ws_conn_flush(ws_conn *c, struct lws *wsi)
 	int n = lws_write(wsi, p, bytes, LWS_WRITE_RAW);
 
 	ws_txq_consume(&c->tx, bytes);
+	/* lws may still hold part of these bytes (its partial-write buffer):
+	 * they no longer count in ws_queued, so a connection can hold up to
+	 * max_queue here plus one chunk (or one big frame) in lws. */
 	c->queued -= payload;
 	return n < 0 ? -1 : 0;
 }
 
+/* A close frame went out (ours, or lws's echo of the peer's): data frames
+ * may not follow it (RFC 6455 5.5.1), so what is still queued is dropped,
+ * as it would be on a dead socket. */
+static bool ws_conn_drop_after_close(ws_conn *c)
+{
+	if (!c->close_sent && !c->peer_closed)
+		return false;
+	ws_txq_consume(&c->tx, c->tx.tail - c->tx.head);
+	c->queued = 0;
+	return true;
+}
+
 int ws_conn_writeable(ws_conn *c, struct lws *wsi)
 {
+	if (ws_conn_drop_after_close(c))
+		return 0;
 	if (!ws_txq_empty(&c->tx)) {
 		if (ws_conn_flush(c, wsi)) {
 			ws_conn_set_reason(c, 1006, "write failed");
@@ -295,7 +312,7 @@ void ws_conn_goodbye(ws_conn *c)
 {
 	struct lws *wsi = c->wsi;
 
-	if (!wsi || c->state != WS_ST_OPEN || c->close_sent)
+	if (!wsi || c->state != WS_ST_OPEN || ws_conn_drop_after_close(c))
 		return;
 	ws_conn_set_reason(c, 1001, "going away");
 	c->closing = true;

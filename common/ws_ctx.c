@@ -264,6 +264,9 @@ int ws_ctx_new(ws_ctx **out, uv_loop_t *loop, const ws_opts *opts)
 		m->protos[i].name = i ? m->proto_alias : WS_PROTO_NAME;
 		m->protos[i].callback = ws_ctx_callback;
 		m->protos[i].rx_buffer_size = WS_RX_BUFFER;
+		/* else lws caps each send(2) at rx_buffer_size: a WS_TX_CHUNK
+		 * write would leave the TCP socket 4 KiB at a time */
+		m->protos[i].tx_packet_size = WS_TX_CHUNK;
 	}
 	if (opts)
 		ctx->opts = *opts;

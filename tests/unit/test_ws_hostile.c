@@ -38,6 +38,61 @@ static void test_too_big_1009(void **state)
 	wst_free(t);
 }
 
+/* A message is queued for the peer (the echo, written from inside the rx
+ * callback), then the next frame is over the limit: the 1009 close frame
+ * goes out and the queued message must not follow it (RFC 6455 5.5.1). */
+static void test_no_data_after_close(void **state)
+{
+	(void)state;
+	ws_opts o = { .max_message = 1024 };
+	wst *t = wst_new(&o);
+	wst_rawbuf r = { .fd = wst_raw_connect(t->port) };
+	unsigned char in[8 + 4 + 2000 + 16];
+	size_t k = 0;
+	char *p;
+
+	/* "hello", then a 2000-byte frame, in one write (masked, key 0) */
+	memcpy(in, "\x81\x85\0\0\0\0hello", 11);
+	k = 11;
+	in[k++] = 0x81;
+	in[k++] = 0x80 | 126;
+	in[k++] = 2000 >> 8;
+	in[k++] = 2000 & 0xff;
+	memset(in + k, 0, 4);
+	k += 4;
+	memset(in + k, 'y', 2000);
+	k += 2000;
+	wst_raw_send(r.fd, wst_raw_upgrade, strlen(wst_raw_upgrade));
+	assert_true(RUN_UNTIL(t, (wst_raw_pump(&r), strstr(r.b, "\r\n\r\n") != NULL), 3000));
+	wst_raw_send(r.fd, in, k);
+	p = strstr(r.b, "\r\n\r\n") + 4;
+	assert_true(RUN_UNTIL(t, (wst_raw_pump(&r), memchr(p, 0x88, (size_t)(r.b + r.n - p)) != NULL), 3000));
+	/* anything that would follow the close has time to arrive */
+	assert_false(RUN_UNTIL(t, (wst_raw_pump(&r), r.eof), 300));
+	/* frames after the handshake: optionally the echo, then the close,
+	 * and nothing after the close */
+	{
+		const unsigned char *f = (const unsigned char *)p, *e = (const unsigned char *)r.b + r.n;
+		bool closed = false;
+
+		while (f + 2 <= e) {
+			size_t l = f[1] & 0x7f;
+
+			assert_false(closed); /* a frame after the close frame */
+			if ((f[0] & 0x0f) == 0x8) {
+				closed = true;
+				assert_int_equal((f[2] << 8) | f[3], 1009);
+			}
+			f += 2 + l;
+		}
+		assert_true(closed);
+	}
+	close(r.fd); /* no close echo from us: the server gives up on the ack */
+	assert_true(RUN_UNTIL(t, x->srv[0].closed, 3000));
+	assert_int_equal(t->srv[0].code, 1009);
+	wst_free(t);
+}
+
 static void test_binary_refused_1003(void **state)
 {
 	(void)state;
@@ -301,6 +356,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_connect_emfile),
 		cmocka_unit_test(test_too_big_1009),
+		cmocka_unit_test(test_no_data_after_close),
 		cmocka_unit_test(test_binary_refused_1003),
 		cmocka_unit_test(test_plain_http_404),
 		cmocka_unit_test(test_many),
