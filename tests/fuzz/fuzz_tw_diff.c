@@ -19,6 +19,7 @@
 
 #include "b64.h"
 #include "twilio.h"
+#include "twev_cmp.h"
 #include "twilio_int.h"
 
 #define BIG (TW_MEDIA_MAX + 1024)
@@ -43,22 +44,10 @@ static void run(parse_fn fn, result *res, const char *s, size_t len, tw_dir dir,
 	res->r = fn(&res->ev, s, len, dir, audio, cap, res->err, errlen);
 }
 
-/* tw_event bytes without media's b64 span */
+/* twev_cmp.h: every byte but the media base64 span */
 static int ev_same(const tw_event *a, const tw_event *b)
 {
-	static tw_event x, y;
-
-	memcpy(&x, a, sizeof(x)); /* memcpy, not =, keeps the padding bytes */
-	memcpy(&y, b, sizeof(y));
-	if (x.type == TW_MEDIA) {
-		x.u.media.b64 = NULL;
-		x.u.media.b64_len = 0;
-	}
-	if (y.type == TW_MEDIA) {
-		y.u.media.b64 = NULL;
-		y.u.media.b64_len = 0;
-	}
-	return !memcmp(&x, &y, sizeof(x));
+	return twev_same_but_span(a, b);
 }
 
 /* A set span lies in the frame and decodes strictly to payload/len. */

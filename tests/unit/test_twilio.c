@@ -12,6 +12,7 @@
 
 #include "b64.h"
 #include "twilio.h"
+#include "twev_cmp.h"
 #include "twilio_int.h"
 
 #define AC "AC0123456789abcdef0123456789abcdef"
@@ -453,24 +454,10 @@ static void diff_fail(const char *what, const char *s, size_t len, tw_dir dir, s
 		 (int)dir, cap, r1, e1, r2, e2, len, (int)(len > 600 ? 600 : len), s);
 }
 
-/* u.media.b64/b64_len are the one thing only the fast path fills in (a
- * jansson value has no position in the input), so the comparisons below
- * cover every other byte of tw_event and the span is checked on its own. */
+/* twev_cmp.h: every byte but the media base64 span */
 static int ev_differ(const tw_event *a, const tw_event *b)
 {
-	static tw_event x, y;
-
-	memcpy(&x, a, sizeof(x)); /* memcpy, not =, keeps the padding bytes */
-	memcpy(&y, b, sizeof(y));
-	if (x.type == TW_MEDIA) {
-		x.u.media.b64 = NULL;
-		x.u.media.b64_len = 0;
-	}
-	if (y.type == TW_MEDIA) {
-		y.u.media.b64 = NULL;
-		y.u.media.b64_len = 0;
-	}
-	return memcmp(&x, &y, sizeof(x)) != 0;
+	return !twev_same_but_span(a, b);
 }
 
 static int span_set(const tw_event *e)
