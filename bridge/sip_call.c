@@ -17,6 +17,7 @@
 
 #include <sofia-sip/msg_addr.h>
 
+#include "fdroom.h"
 #include "log.h"
 
 void sipcall_media_params(const sipcall *c, media_params *p)
@@ -307,7 +308,7 @@ void sipcall_on_invite(sipua *ua, nua_handle_t *nh, const sip_t *sip)
 		return;
 	}
 	rc = rtp_sock_alloc(&fd, &port);
-	if (rc == 0 && (rc = sip_fd_headroom(fd, fd_need(ua))) < 0)
+	if (rc == 0 && (rc = fdroom_check(fd, fd_need(ua))) < 0)
 		rtp_sock_free(fd, port);
 	if (rc == -EMFILE || rc == -ENFILE) {
 		refuse_no_fd(ua, nh, cid, rc);

@@ -103,9 +103,6 @@ void sipcall_on_reinvite(sipcall *c, const sip_t *sip);
 void sipcall_on_ack(sipcall *c, const sip_t *sip);
 /* sip_util.c */
 uint64_t sip_now_ms(void); /* monotonic */
-/* 0 when `need` more descriptors can be opened now (probed by duplicating
- * fd, capped at 64), else -EMFILE / -ENFILE. */
-int sip_fd_headroom(int fd, unsigned need);
 void sip_sanitize(char *dst, size_t cap, const char *src);
 void sip_url_who(char *dst, size_t cap, const sip_addr_t *a);
 void sip_pick_local_addr(struct sipua *ua, sipcall *c, const char *peer);

@@ -6,7 +6,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,25 +17,6 @@ uint64_t sip_now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-int sip_fd_headroom(int fd, unsigned need)
-{
-	int probes[64], n = 0, rc = 0;
-
-	if (need > sizeof(probes) / sizeof(probes[0]))
-		need = sizeof(probes) / sizeof(probes[0]);
-	while ((unsigned)n < need) {
-		int p = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-		if (p < 0) {
-			rc = -errno;
-			break;
-		}
-		probes[n++] = p;
-	}
-	while (n > 0)
-		close(probes[--n]);
-	return rc;
 }
 
 /* Call-ID as a log id: printable, no spaces, bounded. */

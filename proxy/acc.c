@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fdroom.h"
 #include "log.h"
 #include "reqhead.h"
 #include "sauth.h"
@@ -133,27 +133,6 @@ static void nofd_log(acc *a, const char *peer, int err, const char *what)
 		peer, what, a->nofd);
 }
 
-/* 0 when `need` more descriptors can be opened, else -EMFILE/-ENFILE:
- * probes by duplicating fd and closing the copies at once. */
-static int fd_headroom(int fd, unsigned need)
-{
-	int probes[ACC_FD_NEED], n = 0, rc = 0;
-
-	if (need > ACC_FD_NEED)
-		need = ACC_FD_NEED;
-	while ((unsigned)n < need) {
-		int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-		if (d < 0) {
-			rc = -errno;
-			break;
-		}
-		probes[n++] = d;
-	}
-	while (n > 0)
-		close(probes[--n]);
-	return rc;
-}
-
 static void route(pend *p)
 {
 	acc *a = p->a;
@@ -189,7 +168,7 @@ static void route(pend *p)
 	}
 	/* a stream needs its OpenAI socket, the dashboard's and the journal's:
 	 * refused here rather than failing half-way (live calls keep theirs) */
-	if ((st = fd_headroom(p->fd, ACC_FD_NEED)) < 0) {
+	if ((st = fdroom_check(p->fd, ACC_FD_NEED)) < 0) {
 		atomic_fetch_add(&v->st.refused_full, 1);
 		a->nofd++;
 		nofd_log(a, p->peer, -st, "-> 503");

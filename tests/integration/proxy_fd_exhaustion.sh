@@ -10,25 +10,7 @@ source "$(dirname "$0")/../lib/twc_proxyenv.sh"
 
 N=40
 start_rt --echo
-# voiceproxy alone under the low limit (start_vp's environment, in a subshell)
-dash_port=$(free_port) # nobody listens there
-: >"$T/vp.log"
-( ulimit -n 64 && exec env OPENAI_API_KEY=sk-test-key \
-    OPENAI_REALTIME_URL="ws://127.0.0.1:$RT_PORT/v1/realtime?model=gpt-realtime" \
-    DASHBOARD_URL="http://127.0.0.1:$dash_port" DASHBOARD_AI_TIMEOUT_MS=1000 \
-    SPOOL_DIR="$T/spool" BIND_ADDR=127.0.0.1 PORT=0 OPENAI_FAIL_GRACE_MS=300 \
-    ENV_FILE=/nonexistent LOG_LEVEL=info MAX_CALLS=100 \
-    "$BUILD/voiceproxy" ) >"$T/vp.log" 2>&1 &
-VP_PID=$!; PIDS+=("$VP_PID")
-VP_PORT=
-for _ in $(seq 200); do
-  VP_PORT=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$T/vp.log" | head -1 | cut -d: -f2)
-  [ -n "$VP_PORT" ] && break
-  kill -0 "$VP_PID" 2>/dev/null || fail "voiceproxy exited at start"
-  sleep 0.05
-done
-[ -n "$VP_PORT" ] || fail "voiceproxy did not start"
-VP_URL="ws://127.0.0.1:$VP_PORT/media-stream"
+VP_NOFILE=64 start_vp MAX_CALLS=100
 [ "$(awk '/^Max open files/ {print $4}' "/proc/$VP_PID/limits")" = 64 ] || fail "descriptor limit not applied"
 for _ in $(seq 20); do grep -q 'file descriptor limit 64 is below' "$T/vp.log" && break; sleep 0.1; done
 grep -q 'file descriptor limit 64 is below' "$T/vp.log" || fail "no warning about the low descriptor limit"

@@ -63,18 +63,20 @@ stop_rt() {
   kill -TERM "$RT_PID"; wait "$RT_PID"; RT_RC=$?
 }
 
-# start_vp [VAR=value...]: voiceproxy on an ephemeral port; sets VP_PORT VP_PID
+# start_vp [VAR=value...]: voiceproxy on an ephemeral port; sets VP_PORT VP_PID.
+# VP_NOFILE=N (optional) runs it under `ulimit -n N`.
 start_vp() {
   local dash_port; dash_port=$(free_port) # nobody listens there
   # Empty the log here: the child's own redirection truncates it only after
   # the fork, and the loop below could read the previous run's port.
   : >"$T/vp.log"
-  env OPENAI_API_KEY=sk-test-key \
+  ( [ -z "${VP_NOFILE:-}" ] || ulimit -n "$VP_NOFILE" || exit 1
+    exec env OPENAI_API_KEY=sk-test-key \
       OPENAI_REALTIME_URL="ws://127.0.0.1:${RT_PORT:-1}/v1/realtime?model=gpt-realtime" \
       DASHBOARD_URL="http://127.0.0.1:$dash_port" DASHBOARD_AI_TIMEOUT_MS=1000 \
       SPOOL_DIR="$T/spool" BIND_ADDR=127.0.0.1 PORT=0 OPENAI_FAIL_GRACE_MS=300 \
       ENV_FILE=/nonexistent LOG_LEVEL=info "$@" \
-      "$BUILD/voiceproxy" >"$T/vp.log" 2>&1 &
+      "$BUILD/voiceproxy" ) >"$T/vp.log" 2>&1 &
   VP_PID=$!; PIDS+=("$VP_PID")
   for _ in $(seq 200); do
     VP_PORT=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$T/vp.log" 2>/dev/null | head -1 | cut -d: -f2)
