@@ -27,11 +27,12 @@ static void headroom(void **state)
 	(void)state;
 	struct rlimit old, lim;
 	static int held[4096];
-	int top = fd_top(), n = 0, d;
+	int base = open("/dev/null", O_RDONLY | O_CLOEXEC), top = fd_top(), n = 0, d;
 
 	/* fill the free descriptors below top (a test runner may leave holes
 	 * a new descriptor would take): then the room is exactly the limit's */
-	while ((d = dup(0)) >= 0 && d < top)
+	assert_true(base >= 0);
+	while ((d = dup(base)) >= 0 && d < top)
 		held[n++] = d;
 	if (d >= 0)
 		close(d);
@@ -39,20 +40,21 @@ static void headroom(void **state)
 	lim = old;
 	lim.rlim_cur = (rlim_t)top + 5; /* room for exactly 5 more */
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
-	assert_int_equal(fdroom_check(0, 5), 0);
-	assert_int_equal(fdroom_check(0, 6), -EMFILE);
-	assert_int_equal(fdroom_check(0, 5), 0); /* the probes were closed */
-	held[n++] = dup(0);
-	held[n++] = dup(0);
-	assert_int_equal(fdroom_check(0, 3), 0);
-	assert_int_equal(fdroom_check(0, 4), -EMFILE);
+	assert_int_equal(fdroom_check(base, 5), 0);
+	assert_int_equal(fdroom_check(base, 6), -EMFILE);
+	assert_int_equal(fdroom_check(base, 5), 0); /* the probes were closed */
+	held[n++] = dup(base);
+	held[n++] = dup(base);
+	assert_int_equal(fdroom_check(base, 3), 0);
+	assert_int_equal(fdroom_check(base, 4), -EMFILE);
 	assert_int_equal(fdroom_check(-1, 1), -EBADF);
-	assert_int_equal(fdroom_check(0, 0), 0);
+	assert_int_equal(fdroom_check(base, 0), 0);
 	while (n > 0)
 		close(held[--n]);
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
 	/* asks above FDROOM_MAX are capped, not refused */
-	assert_int_equal(fdroom_check(0, 100000), 0);
+	assert_int_equal(fdroom_check(base, 100000), 0);
+	close(base);
 }
 
 int main(void)
