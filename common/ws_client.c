@@ -1,5 +1,7 @@
 /* ws_client: outgoing ws:// and wss:// connections: URL parsing, custom
- * handshake headers, connect+handshake timeout, failure reporting. */
+ * handshake headers, name lookup, connect+handshake timeout, failure
+ * reporting. ws:// connections then run in ws_craw.c (lws's raw role,
+ * our own handshake and frame parser); wss:// ones on lws's ws role. */
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -208,6 +210,11 @@ static int ws_client_start(ws_conn *c, const char *address)
 	ci.path = u->path;
 	ci.host = u->hostport; /* Host header; also TLS SNI and cert name */
 	ci.ssl_connection = u->tls ? LCCSCF_USE_SSL : 0;
+	/* ws:// on the raw role: the upgrade and the frames are ours
+	 * (ws_craw.c). Not wss://: lws 4.1.6 starts TLS on a raw client
+	 * before its socket exists (core-net/connect.c), which fails. */
+	c->raw = !u->tls;
+	ci.method = c->raw ? "RAW" : NULL;
 	/* HTTP/1.1 only: ws_txq frames messages for a connection of its own
 	 * (ws over an HTTP/2 stream would need lws's own framing) */
 	ci.alpn = "http/1.1";

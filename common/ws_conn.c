@@ -53,6 +53,8 @@ void ws_conn_free(ws_conn *c)
 		free(c->headers);
 	}
 	free(c->rx);
+	free(c->hs);
+	ws_rxp_free(&c->rxp);
 	free(c);
 }
 
@@ -206,22 +208,9 @@ int ws_conn_rx(ws_conn *c, struct lws *wsi, const void *in, size_t len)
 		log_warn(c->log_id, "ws %s: message over %zu bytes, closing 1009", c->peer, max);
 		return ws_conn_fail(c, wsi, 1009, "message too big");
 	}
-	if (need + rem + 1 > c->rx_cap) {
-		/* Exact for the frame, else geometric (fragmented messages);
-		 * never beyond max_message (+1 for the NUL). */
-		size_t cap = c->rx_cap ? 2 * c->rx_cap : 1024;
-		unsigned char *nb;
-
-		if (cap < need + rem + 1)
-			cap = need + rem + 1;
-		if (cap > max + 1)
-			cap = max + 1;
-		nb = realloc(c->rx, cap);
-		if (!nb)
-			return ws_conn_fail(c, wsi, 1011, "out of memory");
-		c->rx = nb;
-		c->rx_cap = cap;
-	}
+	/* exact for a frame's announced size, geometric for fragments */
+	if (ws_rxbuf_reserve(&c->rx, &c->rx_cap, need + rem + 1, max + 1))
+		return ws_conn_fail(c, wsi, 1011, "out of memory");
 	if (len)
 		memcpy(c->rx + c->rx_len, in, len);
 	c->rx_len = need;
@@ -242,15 +231,32 @@ int ws_conn_rx(ws_conn *c, struct lws *wsi, const void *in, size_t len)
 
 static int ws_conn_send_close(ws_conn *c, struct lws *wsi)
 {
-	unsigned char buf[LWS_PRE + 2 + WS_CLOSE_REASON_MAX];
-	size_t rl = strlen(c->close_reason);
+	unsigned char buf[LWS_PRE + 6 + 2 + WS_CLOSE_REASON_MAX], *p = buf + LWS_PRE + 6;
+	size_t rl = strlen(c->close_reason), pl = 2 + rl;
+	uint8_t mask[4];
 
 	c->close_sent = true;
-	buf[LWS_PRE] = (unsigned char)(c->close_code >> 8);
-	buf[LWS_PRE + 1] = (unsigned char)c->close_code;
-	memcpy(buf + LWS_PRE + 2, c->close_reason, rl);
-	if (lws_write(wsi, buf + LWS_PRE, 2 + rl, WS_LWS_WRITE_CLOSE) < 0)
-		return -1;
+	p[0] = (unsigned char)(c->close_code >> 8);
+	p[1] = (unsigned char)c->close_code;
+	memcpy(p + 2, c->close_reason, rl);
+	if (c->close_code == 1005) /* the peer's frame had no code: echo none */
+		pl = 0;
+	if (!c->raw) {
+		if (lws_write(wsi, p, pl, WS_LWS_WRITE_CLOSE) < 0)
+			return -1;
+	} else {
+		/* our raw-role client frames its close itself, masked */
+		if (ws_ctx_mask(c->ctx, mask) < 0)
+			return -1;
+		for (size_t i = 0; i < pl; i++)
+			p[i] ^= mask[i & 3];
+		p -= 6;
+		p[0] = 0x80 | WS_OP_CLOSE;
+		p[1] = (unsigned char)(0x80 | pl);
+		memcpy(p + 2, mask, 4);
+		if (lws_write(wsi, p, 6 + pl, LWS_WRITE_RAW) < 0)
+			return -1;
+	}
 	lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, 3);
 	return 0;
 }
@@ -289,8 +295,12 @@ static bool ws_conn_drop_after_close(ws_conn *c)
 
 int ws_conn_writeable(ws_conn *c, struct lws *wsi)
 {
-	if (ws_conn_drop_after_close(c))
+	if (ws_conn_drop_after_close(c)) {
+		/* the peer closed: lws echoes on its ws role, ws_craw here */
+		if (c->raw && c->peer_closed && !c->close_sent)
+			return ws_conn_send_close(c, wsi);
 		return 0;
+	}
 	if (!ws_txq_empty(&c->tx)) {
 		if (ws_conn_flush(c, wsi)) {
 			ws_conn_set_reason(c, 1006, "write failed");
@@ -365,7 +375,7 @@ static bool ws_conn_direct_ok(const ws_conn *c)
 }
 
 /* Queued frames should go out: now when that is safe, else from WRITEABLE. */
-static void ws_conn_kick(ws_conn *c)
+void ws_conn_kick(ws_conn *c)
 {
 	if (c->corked || c->state != WS_ST_OPEN || !c->wsi)
 		return; /* ws_uncork / ESTABLISHED request the write */

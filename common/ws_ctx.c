@@ -69,6 +69,16 @@ static int ws_dispatch(ws_lwsmem *m, struct lws *wsi, enum lws_callback_reasons 
 			lws_callback_on_writable(wsi);
 		return 0;
 
+	/* ws:// clients: lws's raw role, WebSocket by ws_craw.c */
+	case LWS_CALLBACK_RAW_CONNECTED:
+	case LWS_CALLBACK_RAW_ADOPT:
+	case LWS_CALLBACK_RAW_RX:
+	case LWS_CALLBACK_RAW_WRITEABLE:
+		if (!c || !c->raw)
+			return -1;
+		return ws_craw_callback(c, wsi, reason, in, len);
+
+	/* wss:// clients: lws's ws role */
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
 		if (!c)
 			return 0;
@@ -85,7 +95,7 @@ static int ws_dispatch(ws_lwsmem *m, struct lws *wsi, enum lws_callback_reasons 
 			ws_client_failed(c, wsi, in, len);
 		return 0;
 
-	case LWS_CALLBACK_RECEIVE:
+	case LWS_CALLBACK_RECEIVE: /* servers and wss:// clients: lws parses */
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		if (!c)
 			return -1;
@@ -102,6 +112,7 @@ static int ws_dispatch(ws_lwsmem *m, struct lws *wsi, enum lws_callback_reasons 
 		return c ? ws_conn_peer_close(c, in, len) : 0;
 
 	case LWS_CALLBACK_CLOSED:
+	case LWS_CALLBACK_RAW_CLOSE:
 	case LWS_CALLBACK_CLIENT_CLOSED:
 	case LWS_CALLBACK_CLOSED_HTTP:
 	case LWS_CALLBACK_WSI_DESTROY:

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <libwebsockets.h>
 #include "ws.h"
+#include "ws_rxp.h"
 
 #define WS_RX_BUFFER 4096          /* lws per-connection rx chunk size */
 #define WS_RX_KEEP (16 * 1024)     /* reassembly buffer kept across messages */
@@ -22,6 +23,8 @@
 #define WS_CLOSE_REASON_MAX 123    /* RFC 6455: 125 bytes minus the code */
 #define WS_PROTO_NAME "voixia-ws"
 #define WS_PROTO_ALIAS_MAX 64
+#define WS_HS_KEY_LEN 24           /* base64 of the 16-byte nonce */
+#define WS_HS_MAX 8192             /* our upgrade request; the server's answer */
 
 /* Outbound FIFO of whole, ready-to-send frames in one reused buffer
  * (ws_txq.c). All zero is a valid empty queue. */
@@ -63,6 +66,7 @@ struct ws_conn {
 	void *arg;
 	ws_state state;
 	bool is_client;
+	bool raw;          /* client on lws's raw role: ws_craw.c (ws:// only) */
 	bool notify;       /* close_h is owed (accepted / client started) */
 	bool closing;      /* ws_close called or we decided to close */
 	bool close_sent;   /* close frame queued to lws */
@@ -79,8 +83,14 @@ struct ws_conn {
 	ws_url *url;
 	ws_dns *dns;
 	char **headers;
-	lws_sorted_usec_list_t sul_connect;
-	/* inbound reassembly */
+	lws_sorted_usec_list_t sul_connect; /* connect timeout, then keepalive */
+	char *hs;          /* the server's handshake answer so far (WS_HS_MAX) */
+	size_t hs_len;
+	bool hs_sent;      /* our upgrade request is written */
+	char hs_key[WS_HS_KEY_LEN + 1];
+	uint64_t last_rx_ms; /* uv_now at the last bytes in (client keepalive) */
+	ws_rxp rxp;        /* client: frames from the server */
+	/* inbound reassembly (server: lws parses the frames) */
 	unsigned char *rx;
 	size_t rx_len, rx_cap;
 	bool rx_binary;
@@ -150,6 +160,7 @@ int ws_conn_writeable(ws_conn *c, struct lws *wsi);
 int ws_conn_peer_close(ws_conn *c, const unsigned char *in, size_t len);
 void ws_conn_fill_peer(ws_conn *c, struct lws *wsi);
 void ws_conn_goodbye(ws_conn *c);
+void ws_conn_kick(ws_conn *c);
 
 /* ws_ctx.c: bracket every entry from lws/libuv that can reach user code,
  * so ws_ctx_destroy called from a user callback is deferred to the loop. */
@@ -160,7 +171,8 @@ int ws_ctx_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 /* 4 fresh random bytes for a client frame's mask: 0 or -errno. */
 int ws_ctx_mask(ws_ctx *ctx, uint8_t mask[4]);
 
-/* ws_txq.c: push frames len bytes as one text message, masked with mask
+/* ws_txq.c: push_op frames len bytes as one frame of opcode op (text, or
+ * a ping/pong our client answers), masked with mask
  * when not NULL (client), limit = max bytes the queue may hold, headers
  * included -> 0, -ENOBUFS, -ENOMEM. peek: the oldest whole frames, at
  * most max bytes of them unless the first alone is bigger (LWS_PRE
@@ -168,7 +180,9 @@ int ws_ctx_mask(ws_ctx *ctx, uint8_t mask[4]);
  * bytes in *payload; NULL when empty. consume drops bytes from the front
  * (whole frames, as peek gave them). frame_len: bytes a frame of len
  * payload bytes takes. */
-int ws_txq_push(ws_txq *q, const void *data, size_t len, const uint8_t *mask, size_t limit);
+int ws_txq_push_op(ws_txq *q, uint8_t op, const void *data, size_t len, const uint8_t *mask,
+		   size_t limit);
+#define ws_txq_push(q, d, l, m, lim) ws_txq_push_op(q, WS_OP_TEXT, d, l, m, lim)
 unsigned char *ws_txq_peek(const ws_txq *q, size_t max, size_t *bytes, size_t *payload);
 void ws_txq_consume(ws_txq *q, size_t bytes);
 void ws_txq_free(ws_txq *q);
@@ -181,7 +195,21 @@ int ws_server_confirm_upgrade(ws_ctx *ctx, struct lws *wsi);
 /* ws_client.c */
 void ws_client_release(ws_conn *c);
 void ws_client_close_pending(ws_conn *c);
-int ws_client_append_headers(ws_conn *c, char **p, size_t room);
 void ws_client_failed(ws_conn *c, struct lws *wsi, const char *in, size_t len);
 void ws_client_established(ws_conn *c, struct lws *wsi);
+int ws_client_append_headers(ws_conn *c, char **p, size_t room);
+
+/* ws_hs.c: key from a 16-byte nonce; our upgrade request into buf (its
+ * length, or -ENOSPC); the server's answer: its length once complete and
+ * valid, 0 while incomplete, else -ECONNREFUSED (a status other than 101:
+ * why is "HTTP <status>: <reason>") or -EPROTO, *status 0 when no status
+ * line was read. */
+int ws_hs_key(char key[WS_HS_KEY_LEN + 1], const uint8_t nonce[16]);
+int ws_hs_request(char *buf, size_t cap, const ws_url *u, char *const *headers, const char *key);
+int ws_hs_response(const char *buf, size_t len, const char *key, unsigned *status, char *why,
+		   size_t wl);
+
+/* ws_craw.c: our clients on lws's raw role (handshake and frames ours) */
+int ws_craw_callback(ws_conn *c, struct lws *wsi, enum lws_callback_reasons reason,
+		     void *in, size_t len);
 #endif

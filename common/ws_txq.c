@@ -62,7 +62,8 @@ static int ws_txq_room(ws_txq *q, size_t fs)
 	return 0;
 }
 
-int ws_txq_push(ws_txq *q, const void *data, size_t len, const uint8_t *mask, size_t limit)
+int ws_txq_push_op(ws_txq *q, uint8_t op, const void *data, size_t len, const uint8_t *mask,
+		   size_t limit)
 {
 	size_t fs;
 	unsigned char *p;
@@ -80,7 +81,7 @@ int ws_txq_push(ws_txq *q, const void *data, size_t len, const uint8_t *mask, si
 	if (rc)
 		return rc;
 	p = q->buf + q->tail;
-	*p++ = 0x81; /* FIN, text */
+	*p++ = (unsigned char)(0x80 | op); /* FIN: never fragmented */
 	if (len < 126) {
 		*p++ = (unsigned char)len;
 	} else if (len < 65536) {
