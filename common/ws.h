@@ -2,7 +2,10 @@
  * libwebsockets 4.1 with a foreign uv loop. Used by voiceproxy (the
  * /media-stream server and its OpenAI clients), sipbridge (one client per
  * call) and the test peers. Every function must be called on the loop's
- * thread; every callback runs there.
+ * thread; every callback runs there. ws:// clients run on lws's raw role
+ * with our own handshake and frame parser (ws_craw.c: lws 4.1's client
+ * parser costs a step per payload byte); servers and wss:// clients on
+ * lws's WebSocket role. The behaviour below is the same for all.
  *
  * Messages are delivered whole (fragments reassembled up to max_message;
  * bigger -> close 1009). Binary messages go to binary_h, or close the

@@ -38,7 +38,8 @@ int ws_hs_request(char *buf, size_t cap, const ws_url *u, char *const *headers, 
 		if (off + l + 2 >= cap)
 			return -ENOSPC;
 		memcpy(buf + off, *h, l); /* CR/LF refused by ws_connect */
-		memcpy(buf + off + l, "\r\n", 2);
+		buf[off + l] = '\r';
+		buf[off + l + 1] = '\n';
 		off += l + 2;
 	}
 	if (off + 2 >= cap)
@@ -98,9 +99,12 @@ int ws_hs_response(const char *buf, size_t len, const char *key, unsigned *statu
 	}
 	eol = memchr(buf, '\r', (size_t)(end - buf));
 	if (eol < buf + 12 || strncmp(buf, "HTTP/1.", 7) || buf[8] != ' ' ||
-	    (buf[12] != ' ' && buf[12] != '\r') || sscanf(buf + 9, "%3u", &st) != 1 ||
-	    st < 100 || st > 599)
+	    (buf[12] != ' ' && buf[12] != '\r') || buf[9] < '1' || buf[9] > '5' ||
+	    buf[10] < '0' || buf[10] > '9' || buf[11] < '0' || buf[11] > '9')
 		return ws_hs_refuse(why, wl, "not an HTTP response");
+	/* three digits, read by hand: sscanf's %u would skip whitespace (past
+	 * the head, past len) and take a sign */
+	st = (unsigned)(buf[9] - '0') * 100 + (unsigned)(buf[10] - '0') * 10 + (unsigned)(buf[11] - '0');
 	*status = st;
 	if (st != 101) {
 		/* the reason phrase, as the server gave it (printable only) */

@@ -139,6 +139,8 @@ static int ws_rxp_end(ws_rxp *p)
 		if (kind == WS_RXP_CLOSE)
 			p->done = true; /* nothing may follow a close frame */
 		rc = p->h(p->arg, kind, p->ctl, p->ctl_len);
+		if (rc < 0)
+			p->done = true;
 		return rc < 0 ? -ECANCELED : 0;
 	}
 	if (!p->fin)
@@ -149,6 +151,8 @@ static int ws_rxp_end(ws_rxp *p)
 	p->msg_len = 0;
 	if (p->msg_cap > p->keep)
 		ws_rxp_free(p);
+	if (rc < 0)
+		p->done = true;
 	return rc < 0 ? -ECANCELED : 0;
 }
 
