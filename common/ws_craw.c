@@ -156,6 +156,9 @@ static int ws_craw_rx(ws_conn *c, struct lws *wsi, const unsigned char *in, size
 	int rc;
 
 	c->last_rx_ms = uv_now(c->ctx->loop);
+	if (c->rxp.code && c->close_sent)
+		return -1; /* we failed the connection (RFC 6455 7.1.7): whatever
+			    * comes now, the echo included, ends it */
 	if (c->state != WS_ST_OPEN) {
 		rc = ws_craw_handshake(c, wsi, in, len);
 		if (rc < 0)

@@ -221,3 +221,209 @@ int wst_listen_plain(int *port)
 	*port = ntohs(sa.sin_port);
 	return fd;
 }
+
+/* ---- raw servers for our client (test_ws_client) ---- */
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <strings.h>
+#include <libwebsockets.h>
+#include "b64.h"
+
+int wst_peer_accept(wst *t, int lfd, wst_peer *p, int ms)
+{
+	int one = 1;
+
+	memset(p, 0, sizeof(*p));
+	p->fd = -1;
+	if (!RUN_UNTIL(t, (p->fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0, ms))
+		return -1;
+	setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	p->cap = 4096;
+	p->b = malloc(p->cap + 1);
+	assert_non_null(p->b);
+	p->b[0] = '\0';
+	return 0;
+}
+
+bool wst_peer_pump(wst_peer *p)
+{
+	ssize_t k;
+
+	if (p->fd < 0)
+		return true;
+	for (;;) {
+		if (p->n == p->cap) {
+			p->cap *= 2;
+			p->b = realloc(p->b, p->cap + 1);
+			assert_non_null(p->b);
+		}
+		k = recv(p->fd, p->b + p->n, p->cap - p->n, MSG_DONTWAIT);
+		if (k <= 0)
+			break;
+		p->n += (size_t)k;
+	}
+	if (k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+		p->eof = true;
+	p->b[p->n] = '\0';
+	return p->eof;
+}
+
+void wst_peer_consume(wst_peer *p, size_t n)
+{
+	assert_true(n <= p->n);
+	memmove(p->b, p->b + n, p->n - n);
+	p->n -= n;
+	p->b[p->n] = '\0';
+}
+
+size_t wst_peer_request(wst *t, wst_peer *p, int ms)
+{
+	const char *e, *k;
+
+	if (!RUN_UNTIL(t, (wst_peer_pump(p), strstr((char *)p->b, "\r\n\r\n") != NULL), ms))
+		return 0;
+	e = strstr((char *)p->b, "\r\n\r\n");
+	k = strcasestr((char *)p->b, "\r\nSec-WebSocket-Key:");
+	p->key[0] = '\0';
+	if (k && k < e) {
+		k += strlen("\r\nSec-WebSocket-Key:");
+		while (*k == ' ')
+			k++;
+		snprintf(p->key, sizeof(p->key), "%.*s", (int)strcspn(k, "\r"), k);
+	}
+	return (size_t)(e + 4 - (char *)p->b);
+}
+
+void wst_ws_accept(const char *key, char out[32])
+{
+	char src[128];
+	unsigned char md[20];
+
+	snprintf(src, sizeof(src), "%s258EAFA5-E914-47DA-95CA-C5AB0DC85B11", key);
+	lws_SHA1((const unsigned char *)src, strlen(src), md);
+	b64_encode(out, md, sizeof(md));
+}
+
+size_t wst_101(char *out, size_t cap, const char *key)
+{
+	char acc[32];
+	int n;
+
+	wst_ws_accept(key, acc);
+	n = snprintf(out, cap,
+		     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+		     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", acc);
+	assert_true(n > 0 && (size_t)n < cap);
+	return (size_t)n;
+}
+
+size_t wst_frame_build(unsigned char *out, uint8_t b0, const void *data, size_t len,
+		       const uint8_t *mask)
+{
+	size_t k = 0;
+
+	out[k++] = b0;
+	if (len < 126) {
+		out[k++] = (uint8_t)len;
+	} else if (len < 65536) {
+		out[k++] = 126;
+		out[k++] = (uint8_t)(len >> 8);
+		out[k++] = (uint8_t)len;
+	} else {
+		out[k++] = 127;
+		for (int i = 7; i >= 0; i--)
+			out[k++] = (uint8_t)((uint64_t)len >> (8 * i));
+	}
+	if (mask) {
+		out[1] |= 0x80;
+		memcpy(out + k, mask, 4);
+		k += 4;
+	}
+	if (len)
+		memcpy(out + k, data, len);
+	for (size_t i = 0; mask && i < len; i++)
+		out[k + i] ^= mask[i & 3];
+	return k + len;
+}
+
+/* A whole frame at the front of p->b: its total size, else 0. */
+static size_t wst_peer_frame_size(const wst_peer *p)
+{
+	const unsigned char *b = p->b;
+	size_t h = 2, len;
+
+	if (p->n < 2)
+		return 0;
+	len = b[1] & 0x7f;
+	if (len == 126)
+		h += 2;
+	else if (len == 127)
+		h += 8;
+	if (b[1] & 0x80)
+		h += 4;
+	if (p->n < h)
+		return 0;
+	if (len == 126)
+		len = (size_t)b[2] << 8 | b[3];
+	else if (len == 127) {
+		len = 0;
+		for (int i = 0; i < 8; i++)
+			len = len << 8 | b[2 + i];
+	}
+	return p->n - h >= len ? h + len : 0;
+}
+
+bool wst_peer_frame(wst *t, wst_peer *p, wst_frame *f, int ms)
+{
+	const unsigned char *b;
+	size_t sz, h = 2;
+
+	memset(f, 0, sizeof(*f));
+	if (!RUN_UNTIL(t, (wst_peer_pump(p), (sz = wst_peer_frame_size(p)) > 0), ms))
+		return false;
+	b = p->b;
+	f->fin = b[0] & 0x80;
+	f->rsv = (b[0] >> 4) & 7;
+	f->op = b[0] & 0x0f;
+	f->masked = b[1] & 0x80;
+	h += (b[1] & 0x7f) == 126 ? 2 : (b[1] & 0x7f) == 127 ? 8 : 0;
+	f->len = sz - h - (f->masked ? 4 : 0);
+	if (f->masked)
+		memcpy(f->mask, b + h, 4);
+	f->data = malloc(f->len + 1);
+	assert_non_null(f->data);
+	for (size_t i = 0; i < f->len; i++)
+		f->data[i] = b[h + (f->masked ? 4 : 0) + i] ^ (f->masked ? b[h + (i & 3)] : 0);
+	f->data[f->len] = '\0';
+	wst_peer_consume(p, sz);
+	return true;
+}
+
+int wst_peer_send(wst *t, wst_peer *p, const void *b, size_t n)
+{
+	const unsigned char *c = b;
+
+	while (n) {
+		ssize_t k = send(p->fd, c, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (k < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return -errno;
+			uv_run(&t->loop, UV_RUN_NOWAIT);
+			continue;
+		}
+		c += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+void wst_peer_close(wst_peer *p)
+{
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
+	free(p->b);
+	p->b = NULL;
+	p->n = p->cap = 0;
+}

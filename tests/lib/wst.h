@@ -81,4 +81,46 @@ bool wst_raw_pump(wst_rawbuf *r);
 /* A plain TCP listener on an ephemeral loopback port (never accepts). */
 int wst_listen_plain(int *port);
 
+
+/* ---- raw servers for our client (test_ws_client) ---- */
+/* One accepted connection from our client: what it sent, not yet taken. */
+typedef struct wst_peer {
+	int fd;           /* non-blocking, TCP_NODELAY; -1 once closed */
+	unsigned char *b; /* received bytes not yet consumed, NUL after them */
+	size_t n, cap;
+	bool eof;
+	char key[64];     /* the client's Sec-WebSocket-Key */
+} wst_peer;
+
+/* One frame from our client, payload unmasked (malloc'd, NUL after it). */
+typedef struct wst_frame {
+	bool fin, masked;
+	int rsv, op;
+	uint8_t mask[4]; /* zero when not masked */
+	size_t len;
+	unsigned char *data;
+} wst_frame;
+
+/* Runs the loop until lfd (wst_listen_plain) accepts, at most ms: 0 / -1. */
+int wst_peer_accept(wst *t, int lfd, wst_peer *p, int ms);
+/* Reads what is there; true at EOF. */
+bool wst_peer_pump(wst_peer *p);
+void wst_peer_consume(wst_peer *p, size_t n);
+/* Runs the loop until the upgrade request is in (at most ms): its length
+ * (headers and the empty line; left in p->b) and p->key set, or 0. */
+size_t wst_peer_request(wst *t, wst_peer *p, int ms);
+/* Sec-WebSocket-Accept for a key (RFC 6455 4.2.2). */
+void wst_ws_accept(const char *key, char out[32]);
+/* A valid 101 answer for key into out: its length. */
+size_t wst_101(char *out, size_t cap, const char *key);
+/* A server frame: b0 (FIN|RSV|opcode), payload, optional mask: bytes written
+ * (out needs len + 14). */
+size_t wst_frame_build(unsigned char *out, uint8_t b0, const void *data, size_t len,
+		       const uint8_t *mask);
+/* Runs the loop until a whole frame is in (at most ms), takes it: true. */
+bool wst_peer_frame(wst *t, wst_peer *p, wst_frame *f, int ms);
+/* Sends everything, running the loop while the socket is full: 0, or
+ * -errno when the socket failed (the client dropped it). */
+int wst_peer_send(wst *t, wst_peer *p, const void *b, size_t n);
+void wst_peer_close(wst_peer *p);
 #endif
