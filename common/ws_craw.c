@@ -4,6 +4,7 @@
  * close and keepalive pings are ours. Why: lws 4.1's client parser takes
  * a state-machine step per payload byte, the largest cost in issue 7's
  * profile of both processes (every call has one or two clients). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "err.h"
@@ -19,7 +20,10 @@ static void ws_craw_queue_ctl(ws_conn *c, uint8_t op, const void *data, size_t l
 		return;
 	/* control frames are tiny (<= 125 bytes): past max_queue's payload
 	 * budget, the buffer's own bound still holds */
-	if (ws_txq_push_op(&c->tx, op, data, len, mask, 2 * c->ctx->opts.max_queue + WS_TXQ_SLACK))
+	size_t max = c->ctx->opts.max_queue;
+
+	if (ws_txq_push_op(&c->tx, op, data, len, mask,
+			   max > SIZE_MAX / 4 ? SIZE_MAX / 2 : 2 * max + WS_TXQ_SLACK))
 		return;
 	c->queued += len;
 	ws_conn_kick(c);
