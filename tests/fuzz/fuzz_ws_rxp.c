@@ -146,10 +146,10 @@ static fz_end run(fz_run *r, const uint8_t *in, size_t len, size_t max, size_t k
 	}
 	if (!e.rc)
 		FZ_CHECK(p.code == 0);
-	if (p.done && !p.code) { /* a close frame: later input is ignored */
+	if (p.done && !p.code) { /* a close frame or a stop: later input is ignored */
 		size_t before = r->n;
 
-		FZ_CHECK(r->closed);
+		FZ_CHECK(r->closed || e.rc == -ECANCELED);
 		FZ_CHECK(ws_rxp_feed(&p, in, len) == 0 && r->n == before);
 	}
 	e.code = p.code;
