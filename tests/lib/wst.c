@@ -13,6 +13,11 @@
 #include "err.h"
 #include "ws.h"
 #include "wst.h"
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <strings.h>
+#include <libwebsockets.h>
+#include "b64.h"
 
 static wst *cur; /* the running test, for handlers without an arg */
 
@@ -223,11 +228,6 @@ int wst_listen_plain(int *port)
 }
 
 /* ---- raw servers for our client (test_ws_client) ---- */
-#include <errno.h>
-#include <netinet/tcp.h>
-#include <strings.h>
-#include <libwebsockets.h>
-#include "b64.h"
 
 int wst_peer_accept(wst *t, int lfd, wst_peer *p, int ms)
 {
