@@ -34,7 +34,7 @@ endif
 # pkg-config is evaluated lazily (recipes only), so `make deps` may install
 # the libraries first within the same invocation.
 PKG_CFLAGS = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS)))
-PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lcrypto -lpthread -lm
+PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lssl -lcrypto -lpthread -lm
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
 
 CFLAGS_BASE := -std=gnu11 -g -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \

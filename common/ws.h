@@ -2,19 +2,19 @@
  * libwebsockets 4.1 with a foreign uv loop. Used by voiceproxy (the
  * /media-stream server and its OpenAI clients), sipbridge (one client per
  * call) and the test peers. Every function must be called on the loop's
- * thread; every callback runs there. ws:// clients run on lws's raw role
- * with our own handshake and frame parser (ws_craw.c: lws 4.1's client
- * parser costs a step per payload byte); servers and wss:// clients on
- * lws's WebSocket role. The behaviour below is the same for all.
+ * thread; every callback runs there. Clients (ws:// and wss://) run on
+ * lws's raw role with our own handshake and frame parser (ws_craw.c: lws
+ * 4.1's client parser costs a step per payload byte), wss:// with our own
+ * TLS (ws_tls.c, OpenSSL); servers on lws's WebSocket role. The behaviour
+ * below is the same for all.
  *
  * Messages are delivered whole (fragments reassembled up to max_message;
  * bigger -> close 1009). Binary messages go to binary_h, or close the
  * connection with 1003 when binary_h is NULL. Outbound messages are framed
- * into a per-connection queue and written at once when the socket is plain
- * TCP and nothing is pending (else from lws's WRITEABLE callback, every
- * queued message in one write); beyond
- * max_queue bytes ws_send_text returns -ENOBUFS (a slow peer never makes us
- * buffer without limit). Queue and reassembly each reuse one buffer per
+ * into a per-connection queue and written at once when nothing is pending
+ * (else from lws's WRITEABLE callback, every queued message in one write);
+ * beyond max_queue bytes ws_send_text returns -ENOBUFS (a slow peer never
+ * makes us buffer without limit). Queue and reassembly each reuse one buffer per
  * connection: no allocation per message in the steady state; a buffer over
  * 16 KiB is released once its burst or big message is done.
  * Lifetime: a ws_conn is owned by the ws module. close_h is the last
@@ -38,11 +38,14 @@
  *   exactly one close_h will. Host names are resolved off-loop
  *   (uv_getaddrinfo, IPv4 preferred); connect_timeout_ms covers DNS,
  *   TCP, TLS and the HTTP upgrade.
- * - wss:// verifies the server against the system CA store
- *   (/etc/ssl/certs/ca-certificates.crt), or the file named by
- *   SSL_CERT_FILE when set at ws_ctx_new time; the store is loaded at
- *   the context's first wss:// connect (ws:// only contexts never pay
- *   its ~720 KB).
+ * - wss:// (TLS 1.2 or later, ALPN http/1.1) verifies the server against
+ *   the system CA store (/etc/ssl/certs/ca-certificates.crt), or the file
+ *   named by SSL_CERT_FILE when set at ws_ctx_new time, and the URL's
+ *   host: its name (also sent as SNI) or, for an IP literal, its address.
+ *   The store is loaded at the context's first wss:// connect (ws:// only
+ *   contexts never pay its ~720 KB). A TLS or certificate failure gives
+ *   close_h 1006 with the reason, e.g. "TLS: certificate verify failed:
+ *   hostname mismatch"; the upgrade request is never sent then.
  * - Servers accept a client's subprotocol offer by echoing its first one.
  * - ws_ctx_destroy sends queued messages and a 1001 close frame where the
  *   socket allows, then drops the sockets, calling every close_h before it

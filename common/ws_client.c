@@ -1,13 +1,12 @@
 /* ws_client: outgoing ws:// and wss:// connections: URL parsing, custom
  * handshake headers, name lookup, connect+handshake timeout, failure
- * reporting. ws:// connections then run in ws_craw.c (lws's raw role,
- * our own handshake and frame parser); wss:// ones on lws's ws role. */
+ * reporting. Both then run in ws_craw.c (lws's raw role, our own
+ * handshake and frame parser), wss:// with our TLS below (ws_tls.c). */
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "err.h"
 #include "log.h"
 #include "ws_int.h"
@@ -97,26 +96,6 @@ static int ws_copy_headers(ws_conn *c, const char *const *headers)
 	return 0;
 }
 
-int ws_client_append_headers(ws_conn *c, char **p, size_t room)
-{
-	if (!c->headers)
-		return 0;
-	for (char **h = c->headers; *h; h++) {
-		size_t l = strlen(*h);
-
-		if (l + 2 >= room) {
-			log_err(c->log_id, "ws %s: handshake headers too long", c->peer);
-			return -1;
-		}
-		memcpy(*p, *h, l);
-		(*p)[l] = '\r';
-		(*p)[l + 1] = '\n';
-		*p += l + 2;
-		room -= l + 2;
-	}
-	return 0;
-}
-
 struct ws_dns {
 	uv_getaddrinfo_t req;
 	ws_conn *c; /* NULL once the conn is gone: the callback just frees */
@@ -164,32 +143,6 @@ void ws_client_close_pending(ws_conn *c)
 	lws_sul_schedule(c->ctx->lws, 0, &c->sul_connect, ws_client_sul_cb, 1);
 }
 
-/* The vhost for wss:// clients, made at the first one: loading the CA
- * store costs ~720 KB and ~0.1 s, for contexts that may never use TLS.
- * (DO_SSL_GLOBAL_INIT on a vhost only asks for its client SSL_CTX; the
- * library init is done once per process in ws_ctx_new.) */
-static struct lws_vhost *ws_client_tls_vhost(ws_ctx *ctx)
-{
-	struct lws_context_creation_info info;
-
-	if (ctx->vh_tls)
-		return ctx->vh_tls;
-	memset(&info, 0, sizeof(info));
-	info.vhost_name = "ws-tls";
-	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
-	info.protocols = ctx->mem->protos;
-	info.retry_and_idle_policy = ctx->idle_policy;
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-	if (access(ctx->ca_file, R_OK) == 0)
-		info.client_ssl_ca_filepath = ctx->ca_file;
-	else
-		log_warn("-", "ws: CA file %s unreadable: wss:// will fail", ctx->ca_file);
-	ctx->vh_tls = lws_create_vhost(ctx->lws, &info);
-	if (!ctx->vh_tls)
-		log_err("-", "ws: cannot create the wss:// client vhost");
-	return ctx->vh_tls;
-}
-
 /* Hand the connection to lws; address is numeric. On failure before lws
  * returned, the reason is in c->close_reason. */
 static int ws_client_start(ws_conn *c, const char *address)
@@ -197,27 +150,27 @@ static int ws_client_start(ws_conn *c, const char *address)
 	struct lws_client_connect_info ci;
 	ws_url *u = c->url;
 	struct lws *wsi;
+	int rc;
 
+	/* wss://: our TLS (SNI, certificate and name checks for the URL's
+	 * host), not lws's: lws 4.1.6 starts TLS on a raw-role client before
+	 * its socket exists (core-net/connect.c), which fails. */
+	if (u->tls && !c->tls && (rc = ws_tls_new(c, u->host))) {
+		ws_conn_set_reason(c, 1006, rc == -ENOMEM ? "no TLS client context"
+							  : "bad TLS host name");
+		return rc;
+	}
 	memset(&ci, 0, sizeof(ci));
 	ci.context = c->ctx->lws;
-	ci.vhost = u->tls ? ws_client_tls_vhost(c->ctx) : c->ctx->vh_local;
-	if (!ci.vhost) {
-		ws_conn_set_reason(c, 1006, "no TLS client context");
-		return -ENOMEM;
-	}
+	ci.vhost = c->ctx->vh_local;
 	ci.address = address;
 	ci.port = u->port;
 	ci.path = u->path;
-	ci.host = u->hostport; /* Host header; also TLS SNI and cert name */
-	ci.ssl_connection = u->tls ? LCCSCF_USE_SSL : 0;
-	/* ws:// on the raw role: the upgrade and the frames are ours
-	 * (ws_craw.c). Not wss://: lws 4.1.6 starts TLS on a raw client
-	 * before its socket exists (core-net/connect.c), which fails. */
-	c->raw = !u->tls;
-	ci.method = c->raw ? "RAW" : NULL;
-	/* HTTP/1.1 only: ws_txq frames messages for a connection of its own
-	 * (ws over an HTTP/2 stream would need lws's own framing) */
-	ci.alpn = "http/1.1";
+	ci.host = u->hostport;
+	ci.ssl_connection = 0; /* TLS, if any, is ws_tls.c's */
+	/* the raw role: the upgrade and the frames are ours (ws_craw.c) */
+	c->raw = true;
+	ci.method = "RAW";
 	ci.local_protocol_name = WS_PROTO_NAME;
 	ci.opaque_user_data = c;
 	ci.pwsi = &c->wsi;

@@ -54,6 +54,7 @@ void ws_conn_free(ws_conn *c)
 	}
 	free(c->rx);
 	free(c->hs);
+	ws_tls_free(c);
 	ws_rxp_free(&c->rxp);
 	free(c);
 }
@@ -221,6 +222,13 @@ int ws_conn_rx(ws_conn *c, struct lws *wsi, const void *in, size_t len)
 	return 0;
 }
 
+int ws_conn_write(ws_conn *c, struct lws *wsi, unsigned char *p, size_t len)
+{
+	if (c->tls)
+		return ws_tls_write(c, wsi, p, len);
+	return lws_write(wsi, p, len, LWS_WRITE_RAW) < 0 ? -1 : 0;
+}
+
 /* Our close frame, written by us: in lws 4.1 returning -1 from WRITEABLE
  * (or a timeout kill) drops the socket without one. The peer's echo then
  * arrives as WS_PEER_INITIATED_CLOSE and ends the connection; if it never
@@ -254,7 +262,7 @@ static int ws_conn_send_close(ws_conn *c, struct lws *wsi)
 		p[0] = 0x80 | WS_OP_CLOSE;
 		p[1] = (unsigned char)(0x80 | pl);
 		memcpy(p + 2, mask, 4);
-		if (lws_write(wsi, p, 6 + pl, LWS_WRITE_RAW) < 0)
+		if (ws_conn_write(c, wsi, p, 6 + pl) < 0)
 			return -1;
 	}
 	lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, 3);
@@ -262,16 +270,17 @@ static int ws_conn_send_close(ws_conn *c, struct lws *wsi)
 }
 
 /* Writes the oldest queued frames, up to WS_TX_CHUNK bytes of whole
- * frames, in one lws_write. LWS_WRITE_RAW hands the bytes to lws's
- * partial-write buffering untouched (the frames are already built): lws
- * keeps whatever the socket did not take, sends it first on POLLOUT and
- * holds WRITEABLE back until it is flushed, so the frames are done (and
- * their queue memory reusable) once lws_write returns. */
+ * frames, in one lws_write (on wss://, after one SSL_write of them all).
+ * LWS_WRITE_RAW hands the bytes to lws's partial-write buffering
+ * untouched (the frames are already built): lws keeps whatever the socket
+ * did not take, sends it first on POLLOUT and holds WRITEABLE back until
+ * it is flushed, so the frames are done (and their queue memory reusable)
+ * once lws_write returns. */
 static int ws_conn_flush(ws_conn *c, struct lws *wsi)
 {
 	size_t bytes, payload;
 	unsigned char *p = ws_txq_peek(&c->tx, WS_TX_CHUNK, &bytes, &payload);
-	int n = lws_write(wsi, p, bytes, LWS_WRITE_RAW);
+	int n = ws_conn_write(c, wsi, p, bytes);
 
 	ws_txq_consume(&c->tx, bytes);
 	/* lws may still hold part of these bytes (its partial-write buffer):
@@ -357,8 +366,10 @@ static bool ws_conn_in_callback(const ws_conn *c)
 /* May the queued frames be written right now instead of arming POLLOUT
  * for a WRITEABLE callback? Each condition is a reason lws only
  * documents writes from WRITEABLE:
- * - plain TCP only: no TLS (OpenSSL write retries; TLS connections are
- *   written from WRITEABLE, still all queued frames at once);
+ * - not on lws's TLS (OpenSSL write retries; such connections, test
+ *   servers only, are written from WRITEABLE, still all queued frames at
+ *   once); our clients' own TLS (ws_tls.c) writes to a memory BIO, which
+ *   never asks for a retry, so wss:// clients write directly too;
  * - handshake done, no close under way either side (a data frame after a
  *   close frame is a protocol error);
  * - not inside an lws callback for this wsi (lws may be mid-rx on it);

@@ -1,5 +1,6 @@
-/* ws_craw: our WebSocket clients on lws's raw socket role. lws still does
- * DNS-less connect, TLS, partial writes and the loop; the opening
+/* ws_craw: our WebSocket clients (ws:// and wss://) on lws's raw socket
+ * role. lws still does the TCP connect, partial writes and the loop; TLS
+ * is ws_tls.c's (memory BIOs between lws and this file), the opening
  * handshake (ws_hs.c), the frames in (ws_rxp.c) and out (ws_txq.c), pong,
  * close and keepalive pings are ours. Why: lws 4.1's client parser takes
  * a state-machine step per payload byte, the largest cost in issue 7's
@@ -109,7 +110,8 @@ static int ws_craw_send_request(ws_conn *c, struct lws *wsi)
 		return -1;
 	}
 	c->hs_sent = true;
-	if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_RAW) < 0) {
+	/* never logged: it carries the Authorization header */
+	if (ws_conn_write(c, wsi, buf + LWS_PRE, (size_t)n) < 0) {
 		ws_conn_set_reason(c, 1006, "write failed");
 		return -1;
 	}
@@ -155,7 +157,7 @@ static int ws_craw_handshake(ws_conn *c, struct lws *wsi, const unsigned char *i
 	return (int)((size_t)n - old); /* the answer ended in this read */
 }
 
-static int ws_craw_rx(ws_conn *c, struct lws *wsi, const unsigned char *in, size_t len)
+int ws_craw_rx(ws_conn *c, struct lws *wsi, const unsigned char *in, size_t len)
 {
 	int rc;
 
@@ -191,17 +193,29 @@ static int ws_craw_rx(ws_conn *c, struct lws *wsi, const unsigned char *in, size
 int ws_craw_callback(ws_conn *c, struct lws *wsi, enum lws_callback_reasons reason, void *in,
 		     size_t len)
 {
+	int rc;
+
 	switch (reason) {
-	case LWS_CALLBACK_RAW_CONNECTED: /* ws:// */
-	case LWS_CALLBACK_RAW_ADOPT:     /* wss://, once TLS is up */
+	case LWS_CALLBACK_RAW_CONNECTED: /* TCP up */
+		if (c->tls)
+			return ws_tls_start(c, wsi);
 		if (c->state != WS_ST_OPEN && !c->hs_sent)
 			lws_callback_on_writable(wsi);
 		return 0;
 	case LWS_CALLBACK_RAW_WRITEABLE:
+		if (c->tls && !ws_tls_ready(c)) /* TLS handshake flights */
+			return ws_tls_flush(c, wsi);
 		if (c->state == WS_ST_OPEN)
-			return ws_conn_writeable(c, wsi);
-		return c->hs_sent ? 0 : ws_craw_send_request(c, wsi);
+			rc = ws_conn_writeable(c, wsi);
+		else
+			rc = c->hs_sent ? 0 : ws_craw_send_request(c, wsi);
+		/* TLS output nothing above carried (a KeyUpdate answer) */
+		if (!rc && c->tls && ws_tls_flush(c, wsi))
+			rc = -1;
+		return rc;
 	case LWS_CALLBACK_RAW_RX:
+		if (c->tls)
+			return ws_tls_rx(c, wsi, in, len);
 		return ws_craw_rx(c, wsi, in, len);
 	default:
 		return 0;

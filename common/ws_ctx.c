@@ -69,40 +69,26 @@ static int ws_dispatch(ws_lwsmem *m, struct lws *wsi, enum lws_callback_reasons 
 			lws_callback_on_writable(wsi);
 		return 0;
 
-	/* ws:// clients: lws's raw role, WebSocket by ws_craw.c */
+	/* Every client (ws:// and wss://): lws's raw role, TLS by ws_tls.c,
+	 * WebSocket by ws_craw.c */
 	case LWS_CALLBACK_RAW_CONNECTED:
-	case LWS_CALLBACK_RAW_ADOPT:
 	case LWS_CALLBACK_RAW_RX:
 	case LWS_CALLBACK_RAW_WRITEABLE:
 		if (!c || !c->raw)
 			return -1;
 		return ws_craw_callback(c, wsi, reason, in, len);
 
-	/* wss:// clients: lws's ws role */
-	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
-		if (!c)
-			return 0;
-		return ws_client_append_headers(c, (char **)in, len);
-
-	case LWS_CALLBACK_CLIENT_ESTABLISHED:
-		if (!c)
-			return -1;
-		ws_client_established(c, wsi);
-		return 0;
-
-	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: /* TCP connect failed */
 		if (c)
 			ws_client_failed(c, wsi, in, len);
 		return 0;
 
-	case LWS_CALLBACK_RECEIVE: /* servers and wss:// clients: lws parses */
-	case LWS_CALLBACK_CLIENT_RECEIVE:
+	case LWS_CALLBACK_RECEIVE: /* servers: lws parses */
 		if (!c)
 			return -1;
 		return ws_conn_rx(c, wsi, in, len);
 
 	case LWS_CALLBACK_SERVER_WRITEABLE:
-	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		if (!c)
 			return 0;
 		return ws_conn_writeable(c, wsi);
@@ -319,7 +305,9 @@ int ws_ctx_new(ws_ctx **out, uv_loop_t *loop, const ws_opts *opts)
 	 * of every context alive at a later init is never freed. (Upstream
 	 * later guarded it with openssl_ex_indexes_acquired.) The mutex makes
 	 * a context created on another thread wait until the first init is
-	 * done, so its vhost stores its tcr under the final index. */
+	 * done, so its vhost stores its tcr under the final index. Our own
+	 * clients no longer use lws's TLS (ws_tls.c), but lws TLS vhosts in
+	 * the same process (the tests' TLS servers) still count on this. */
 	pthread_mutex_lock(&ws_ssl_mu);
 	if (!ws_ssl_inited)
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
@@ -334,10 +322,11 @@ int ws_ctx_new(ws_ctx **out, uv_loop_t *loop, const ws_opts *opts)
 		goto out;
 	}
 
-	/* One vhost without a listen socket for ws:// clients and adopted
-	 * sockets. wss:// clients get their own vhost at first use
-	 * (ws_client.c): its client SSL_CTX holds the whole CA store (~720 KB,
-	 * ~0.1 s to load), which ws:// only users (sipbridge) never need. */
+	/* One vhost without a listen socket for clients (ws:// and wss://:
+	 * lws never does their TLS) and adopted sockets. wss:// clients share
+	 * an SSL_CTX made at the first one (ws_tls.c): it holds the whole CA
+	 * store (~720 KB, ~0.1 s to load), which ws:// only users (sipbridge)
+	 * never need. */
 	memset(&info, 0, sizeof(info));
 	info.vhost_name = "ws-local";
 	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
@@ -394,6 +383,7 @@ static void ws_ctx_teardown(ws_ctx *ctx)
 	}
 	WS_LEAVE(m);
 	m->ctx = NULL;
+	ws_tls_ctx_free(ctx); /* after the conns: each SSL held a reference */
 	free(ctx->ca_file);
 	free(ctx);
 	if (!m->idle_on) {

@@ -52,6 +52,7 @@ typedef struct ws_url {
 } ws_url;
 
 typedef struct ws_dns ws_dns; /* pending uv_getaddrinfo, ws_client.c */
+typedef struct ws_tls ws_tls; /* a wss:// client's TLS state, ws_tls.c */
 
 typedef enum {
 	WS_ST_PENDING = 0, /* server: before accept_h; client: connecting */
@@ -66,7 +67,7 @@ struct ws_conn {
 	void *arg;
 	ws_state state;
 	bool is_client;
-	bool raw;          /* client on lws's raw role: ws_craw.c (ws:// only) */
+	bool raw;          /* client on lws's raw role: ws_craw.c (every client) */
 	bool notify;       /* close_h is owed (accepted / client started) */
 	bool closing;      /* ws_close called or we decided to close */
 	bool close_sent;   /* close frame queued to lws */
@@ -82,6 +83,7 @@ struct ws_conn {
 	/* client */
 	ws_url *url;
 	ws_dns *dns;
+	ws_tls *tls;       /* wss:// only: our TLS under ws_craw (owned) */
 	char **headers;
 	lws_sorted_usec_list_t sul_connect; /* connect timeout, then keepalive */
 	char *hs;          /* the server's handshake answer so far (WS_HS_MAX) */
@@ -135,9 +137,9 @@ struct ws_ctx {
 	uv_loop_t *loop;
 	ws_lwsmem *mem;
 	struct lws_context *lws;
-	struct lws_vhost *vh_local; /* no listen socket: ws:// clients + adopt */
-	struct lws_vhost *vh_tls;   /* wss:// clients, created at first use */
-	char *ca_file;              /* CA store for vh_tls */
+	struct lws_vhost *vh_local; /* no listen socket: clients + adopt */
+	struct ssl_ctx_st *tls_ctx; /* wss:// clients' SSL_CTX, made at first use */
+	char *ca_file;              /* CA store for tls_ctx */
 	const lws_retry_bo_t *idle_policy; /* NULL: no keepalive pings */
 	ws_opts opts;
 	ws_conn *conns;
@@ -161,6 +163,10 @@ int ws_conn_peer_close(ws_conn *c, const unsigned char *in, size_t len);
 void ws_conn_fill_peer(ws_conn *c, struct lws *wsi);
 void ws_conn_goodbye(ws_conn *c);
 void ws_conn_kick(ws_conn *c);
+/* Every byte a raw write sends (frames, close, our upgrade request) goes
+ * through here: lws_write(LWS_WRITE_RAW), or SSL_write and the ciphertext
+ * when c->tls. p has LWS_PRE bytes before it. 0 or -1. */
+int ws_conn_write(ws_conn *c, struct lws *wsi, unsigned char *p, size_t len);
 
 /* ws_ctx.c: bracket every entry from lws/libuv that can reach user code,
  * so ws_ctx_destroy called from a user callback is deferred to the loop. */
@@ -197,7 +203,6 @@ void ws_client_release(ws_conn *c);
 void ws_client_close_pending(ws_conn *c);
 void ws_client_failed(ws_conn *c, struct lws *wsi, const char *in, size_t len);
 void ws_client_established(ws_conn *c, struct lws *wsi);
-int ws_client_append_headers(ws_conn *c, char **p, size_t room);
 
 /* ws_hs.c: key from a 16-byte nonce; our upgrade request into buf (its
  * length, or -ENOSPC); the server's answer: its length once complete and
@@ -209,7 +214,26 @@ int ws_hs_request(char *buf, size_t cap, const ws_url *u, char *const *headers, 
 int ws_hs_response(const char *buf, size_t len, const char *key, unsigned *status, char *why,
 		   size_t wl);
 
-/* ws_craw.c: our clients on lws's raw role (handshake and frames ours) */
+/* ws_craw.c: our clients on lws's raw role (handshake and frames ours).
+ * rx takes plaintext (from lws on ws://, from ws_tls_rx on wss://). */
 int ws_craw_callback(ws_conn *c, struct lws *wsi, enum lws_callback_reasons reason,
 		     void *in, size_t len);
+int ws_craw_rx(ws_conn *c, struct lws *wsi, const unsigned char *in, size_t len);
+
+/* ws_tls.c: TLS for wss:// clients over memory BIOs (OpenSSL), between
+ * lws's raw socket and ws_craw. new: c->tls for host (SNI and name check,
+ * or the address check for an IP literal), the ctx's SSL_CTX made at the
+ * first call -> 0, -ENOMEM, -EINVAL. start: first flight, from
+ * RAW_CONNECTED. rx: ciphertext in -> 0, or -1 to drop (reason set).
+ * write: encrypts len bytes and flushes, in one lws_write -> 0 / -1.
+ * flush: writes what the SSL produced (handshake, alerts) -> 0 / -1.
+ * ready: TLS handshake done. */
+int ws_tls_new(ws_conn *c, const char *host);
+void ws_tls_free(ws_conn *c);
+void ws_tls_ctx_free(ws_ctx *ctx);
+int ws_tls_start(ws_conn *c, struct lws *wsi);
+int ws_tls_rx(ws_conn *c, struct lws *wsi, const void *in, size_t len);
+int ws_tls_write(ws_conn *c, struct lws *wsi, const unsigned char *p, size_t len);
+int ws_tls_flush(ws_conn *c, struct lws *wsi);
+bool ws_tls_ready(const ws_conn *c);
 #endif

@@ -412,7 +412,8 @@ static void test_wss(void **state)
 		skip();
 	}
 	/* No DO_SSL_GLOBAL_INIT on this context: ws did the one OpenSSL init
-	 * (a second one would make lws lose track of ws's client SSL_CTX). */
+	 * (a second one would make lws lose track of the SSL_CTXs of lws
+	 * vhosts alive then, see ws_ctx_new). The client's TLS is ws_tls.c's. */
 	memset(&info, 0, sizeof(info));
 	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
 	info.foreign_loops = loops;
