@@ -106,7 +106,7 @@ DEB_PKGS := build-essential pkg-config libsofia-sip-ua-dev libmicrohttpd-dev \
 	libwebsockets-dev libjansson-dev libcurl4-openssl-dev libuv1-dev libcmocka-dev \
 	libssl-dev sip-tester baresip-core kamailio espeak-ng sox python3 \
 	python3-jsonschema clang libclang-rt-14-dev sipvicious curl procps psmisc iproute2 \
-	cppcheck clang-tidy
+	cppcheck clang-tidy socat
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps:

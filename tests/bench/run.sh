@@ -4,7 +4,7 @@
 #   tests/bench/run.sh [--mode proxy|chain|both] [--calls N] [--seconds S]
 #                      [--rate R] [--soak] [--build DIR] [--profile callgrind|perf]
 #                      [--no-targets] [--keep] [--nice PRIO] [--gen-lws]
-#                      [--gen-marks-now]
+#                      [--gen-marks-now] [--rt-tls]
 #
 #   proxy : N Twilio streams (tests/bench/loadgen) -> voiceproxy -> echo fake
 #           Realtime (inside loadgen) -> back. Default N=1000.
@@ -21,6 +21,12 @@
 #   --gen-marks-now: the generator echoes Twilio marks as soon as they come
 #           (its old way) instead of at the stream's next 20 ms send slot
 #           (Twilio's way: once the audio before them has played).
+#   --rt-tls: voiceproxy reaches the fake Realtime over wss:// (TLS 1.3,
+#           a self-signed certificate for localhost trusted through
+#           SSL_CERT_FILE), as it reaches OpenAI: socat terminates TLS in
+#           front of the generator's fake, one process per connection, so
+#           use it for voiceproxy's instruction counts (--profile
+#           callgrind) and correctness, not for the latency targets.
 #   --profile callgrind|perf: profile voiceproxy and sipbridge during the run
 #           (callgrind slows them ~50x: use few calls, e.g. --calls 20).
 # Prints one table per run; exit 1 when a target (DESIGN/issue 7) is missed,
@@ -35,7 +41,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 BUILD=build
 ORIG_ARGS=("$@")
-MODE=both CALLS= SECONDS_=20 RATE=200 SOAK=0 PROFILE= TARGETS=1 KEEP=0 GEN_LWS=
+MODE=both CALLS= SECONDS_=20 RATE=200 SOAK=0 PROFILE= TARGETS=1 KEEP=0 GEN_LWS= RT_TLS=0
 NICE=
 [ "$(id -u)" = 0 ] && NICE=-10 # root: run the bench ahead of other work (--nice 0: don't)
 while [ $# -gt 0 ]; do
@@ -52,7 +58,8 @@ while [ $# -gt 0 ]; do
 	--nice) NICE=$2; shift ;;
 	--gen-lws) GEN_LWS="$GEN_LWS --lws" ;;
 	--gen-marks-now) GEN_LWS="$GEN_LWS --marks-now" ;;
-	-h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+	--rt-tls) RT_TLS=1 ;;
+	-h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -152,7 +159,21 @@ start_common() { # -> DASH_PORT RT_PORT VP_PORT VP_PID
 	case $PROFILE in
 	callgrind) pre=(valgrind --tool=callgrind --callgrind-out-file="$T/callgrind.voiceproxy.%p") ;;
 	esac
-	env OPENAI_API_KEY=sk-bench OPENAI_REALTIME_URL="ws://127.0.0.1:$RT_PORT/v1/realtime?model=gpt-realtime" \
+	local rt_url="ws://127.0.0.1:$RT_PORT/v1/realtime?model=gpt-realtime" tls_env=()
+	if [ "$RT_TLS" = 1 ]; then
+		# TLS in front of the fake: socat, one process per connection
+		local tls_port; tls_port=$(free_port)
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+			-subj /CN=localhost -addext subjectAltName=DNS:localhost \
+			-keyout "$T/$tag.rt.key" -out "$T/$tag.rt.crt" >/dev/null 2>&1 || die "openssl req failed"
+		cat "$T/$tag.rt.crt" "$T/$tag.rt.key" >"$T/$tag.rt.pem"
+		socat "openssl-listen:$tls_port,bind=127.0.0.1,reuseaddr,fork,cert=$T/$tag.rt.pem,verify=0" \
+			"tcp:127.0.0.1:$RT_PORT" >"$T/$tag.socat.log" 2>&1 &
+		PIDS+=($!)
+		rt_url="wss://localhost:$tls_port/v1/realtime?model=gpt-realtime"
+		tls_env=(SSL_CERT_FILE="$T/$tag.rt.crt")
+	fi
+	env OPENAI_API_KEY=sk-bench OPENAI_REALTIME_URL="$rt_url" "${tls_env[@]}" \
 		DASHBOARD_URL="http://127.0.0.1:$DASH_PORT" SPOOL_DIR="$T/$tag.spool" BIND_ADDR=127.0.0.1 \
 		PORT="$VP_PORT" ENV_FILE=/nonexistent STREAM_TOKEN=bench-token MAX_CALLS=$((n + 50)) \
 		LOG_LEVEL=warn "${pre[@]}" "$BUILD/voiceproxy" >"$T/$tag.vp.log" 2>&1 &
