@@ -1,5 +1,6 @@
 /* test_ws: ws client and server against each other on one libuv loop:
- * connecting (headers, DNS, IPv6, TLS, adoption, refusals, timeouts),
+ * connecting (headers, DNS, IPv6, adoption, refusals, timeouts; TLS is
+ * test_ws_tls),
  * accepting, closing from anywhere, and destroying contexts. Sending is in
  * test_ws_send, hostile peers and limits in test_ws_hostile; the shared
  * harness is tests/lib/wst.c. Loopback, ephemeral ports only. */
@@ -368,108 +369,6 @@ static void test_listen_in_use(void **state)
 	wst_free(t);
 }
 
-/* ---- TLS: an lws TLS echo server (second lws context, same loop) ---- */
-static unsigned char tls_msg[LWS_PRE + 256];
-static size_t tls_len;
-
-static int tls_srv_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-		      size_t len)
-{
-	if (reason == LWS_CALLBACK_RECEIVE && len < 256) {
-		memcpy(tls_msg + LWS_PRE, in, len);
-		tls_len = len;
-		lws_callback_on_writable(wsi);
-	} else if (reason == LWS_CALLBACK_SERVER_WRITEABLE && tls_len) {
-		lws_write(wsi, tls_msg + LWS_PRE, tls_len, LWS_WRITE_TEXT);
-		tls_len = 0;
-	}
-	return lws_callback_http_dummy(wsi, reason, user, in, len);
-}
-
-static const struct lws_protocols tls_protos[] = {
-	{ .name = "tls-echo", .callback = tls_srv_cb, .rx_buffer_size = 1024 },
-	{ 0 }
-};
-
-static void test_wss(void **state)
-{
-	(void)state;
-	wst *t = wst_new(NULL);
-	char dir[] = "/tmp/test_ws_tlsXXXXXX", cmd[512], cert[64], key[64], url[128];
-	struct lws_context_creation_info info;
-	void *loops[1] = { &t->loop };
-	struct lws_context *srv;
-	ws_ctx *good, *bad_name, *untrusted;
-
-	assert_non_null(mkdtemp(dir));
-	snprintf(cert, sizeof(cert), "%s/c.pem", dir);
-	snprintf(key, sizeof(key), "%s/k.pem", dir);
-	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey rsa:2048 -nodes -keyout %s -out %s "
-		 "-days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null",
-		 key, cert);
-	if (system(cmd) != 0) {
-		wst_free(t);
-		skip();
-	}
-	/* No DO_SSL_GLOBAL_INIT on this context: ws did the one OpenSSL init
-	 * (a second one would make lws lose track of the SSL_CTXs of lws
-	 * vhosts alive then, see ws_ctx_new). The client's TLS is ws_tls.c's. */
-	memset(&info, 0, sizeof(info));
-	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-	info.foreign_loops = loops;
-	srv = lws_create_context(&info);
-	assert_non_null(srv);
-	memset(&info, 0, sizeof(info));
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_DISABLE_IPV6;
-	info.port = 0;
-	info.iface = "127.0.0.1";
-	info.protocols = tls_protos;
-	info.ssl_cert_filepath = cert;
-	info.ssl_private_key_filepath = key;
-	{
-		struct lws_vhost *vh = lws_create_vhost(srv, &info);
-
-		assert_non_null(vh);
-		t->port = lws_get_vhost_listen_port(vh);
-	}
-
-	/* trusted CA, name matches: works through DNS + SNI + verification */
-	setenv("SSL_CERT_FILE", cert, 1);
-	assert_int_equal(ws_ctx_new(&good, &t->loop, NULL), 0);
-	/* numeric host: the certificate does not name 127.0.0.1 -> refused */
-	assert_int_equal(ws_ctx_new(&bad_name, &t->loop, NULL), 0);
-	unsetenv("SSL_CERT_FILE");
-	/* system CA store does not trust our self-signed cert -> refused */
-	assert_int_equal(ws_ctx_new(&untrusted, &t->loop, NULL), 0);
-
-	snprintf(url, sizeof(url), "wss://localhost:%d/tls", t->port);
-	assert_int_equal(ws_connect(good, url, NULL, &wst_cli_h, &t->cli[0], &t->cli[0].c), 0);
-	assert_int_equal(ws_connect(untrusted, url, NULL, &wst_cli_h, &t->cli[1], &t->cli[1].c), 0);
-	snprintf(url, sizeof(url), "wss://127.0.0.1:%d/tls", t->port);
-	assert_int_equal(ws_connect(bad_name, url, NULL, &wst_cli_h, &t->cli[2], &t->cli[2].c), 0);
-	assert_true(RUN_UNTIL(t, x->cli[0].opened && x->cli[1].closed && x->cli[2].closed, 5000));
-	assert_int_equal(ws_send_text(t->cli[0].c, "secret", 6), 0);
-	assert_true(RUN_UNTIL(t, x->cli[0].ntext == 1, 3000));
-	assert_string_equal(t->cli[0].last, "secret");
-	assert_int_equal(t->cli[1].opened, 0);
-	assert_int_equal(t->cli[1].code, 1006);
-	assert_int_equal(t->cli[2].opened, 0);
-	assert_int_equal(t->cli[2].code, 1006);
-
-	ws_ctx_destroy(good);
-	ws_ctx_destroy(bad_name);
-	ws_ctx_destroy(untrusted);
-	assert_int_equal(t->cli[0].closed, 1);
-	lws_context_destroy(srv); /* foreign loop: two calls around a loop run */
-	for (int i = 0; i < 50; i++)
-		uv_run(&t->loop, UV_RUN_NOWAIT);
-	lws_context_destroy(srv);
-	unlink(cert);
-	unlink(key);
-	rmdir(dir);
-	wst_free(t);
-}
-
 static void test_calls_from_callbacks(void **state)
 {
 	(void)state;
@@ -683,7 +582,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_destroy_says_goodbye),
 		cmocka_unit_test(test_dns_localhost),
 		cmocka_unit_test(test_listen_in_use),
-		cmocka_unit_test(test_wss),
 		cmocka_unit_test(test_calls_from_callbacks),
 		cmocka_unit_test(test_ipv6_and_bad_urls),
 		cmocka_unit_test(test_destroy_from_callbacks),

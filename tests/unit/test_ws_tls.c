@@ -485,6 +485,16 @@ static void test_refused(void **state)
 	wst_free(t);
 }
 
+/* Our client connects to a plain listener; returns once its ClientHello
+ * (the first bytes of a TLS handshake record) has arrived. */
+static void hello_in(wst *t, ws_ctx *ctx, int lfd, int port, cli *k, tpeer *tp)
+{
+	connect_to(ctx, "localhost", port, k);
+	tp_accept(t, lfd, tp, NULL, NULL);
+	assert_true(RUN_UNTIL(t, (wst_peer_pump(&tp->p), tp->p.n >= 5), 5000));
+	assert_int_equal(tp->p.b[0], 0x16); /* a TLS handshake record */
+}
+
 /* A server that drops the TCP connection once our ClientHello is in. */
 static void test_close_mid_handshake(void **state)
 {
@@ -495,10 +505,7 @@ static void test_close_mid_handshake(void **state)
 	cli k = { 0 };
 	tpeer tp;
 
-	connect_to(ctx, "localhost", port, &k);
-	tp_accept(t, lfd, &tp, NULL, NULL);
-	assert_true(RUN_UNTIL(t, (wst_peer_pump(&tp.p), tp.p.n >= 5), 5000));
-	assert_int_equal(tp.p.b[0], 0x16); /* a TLS handshake record */
+	hello_in(t, ctx, lfd, port, &k, &tp);
 	wst_peer_close(&tp.p);
 	assert_true(RUN_UNTIL(t, k.closed == 1, 5000));
 	assert_int_equal(k.opened, 0);
@@ -520,9 +527,7 @@ static void test_garbage_not_tls(void **state)
 	tpeer tp;
 	const char *junk = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
 
-	connect_to(ctx, "localhost", port, &k);
-	tp_accept(t, lfd, &tp, NULL, NULL);
-	assert_true(RUN_UNTIL(t, (wst_peer_pump(&tp.p), tp.p.n >= 5), 5000));
+	hello_in(t, ctx, lfd, port, &k, &tp);
 	assert_int_equal(wst_peer_send(t, &tp.p, junk, strlen(junk)), 0);
 	assert_true(RUN_UNTIL(t, k.closed == 1, 5000));
 	assert_int_equal(k.opened, 0);
@@ -587,9 +592,7 @@ static void test_close_while_tls_handshake(void **state)
 	cli k = { 0 };
 	tpeer tp;
 
-	connect_to(ctx, "localhost", port, &k);
-	tp_accept(t, lfd, &tp, NULL, NULL);
-	assert_true(RUN_UNTIL(t, (wst_peer_pump(&tp.p), tp.p.n >= 5), 5000));
+	hello_in(t, ctx, lfd, port, &k, &tp);
 	ws_close(k.c, 1000, "never mind");
 	assert_true(RUN_UNTIL(t, k.closed == 1, 2000));
 	assert_int_equal(k.opened, 0);
