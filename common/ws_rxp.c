@@ -126,6 +126,21 @@ static int ws_rxp_begin(ws_rxp *p)
 	return 0;
 }
 
+/* RFC 6455 5.5.1 and 7.4: an empty close body, or a status code a peer
+ * may send (1000-1003, 1007-1014, 3000-4999) and then a reason. */
+static bool ws_rxp_close_ok(const uint8_t *d, size_t len)
+{
+	unsigned code;
+
+	if (len == 0)
+		return true;
+	if (len == 1)
+		return false;
+	code = (unsigned)d[0] << 8 | d[1];
+	return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+	       (code >= 3000 && code <= 4999);
+}
+
 /* A frame's payload is complete. */
 static int ws_rxp_end(ws_rxp *p)
 {
@@ -136,8 +151,11 @@ static int ws_rxp_end(ws_rxp *p)
 	if (p->opcode & 0x8) {
 		kind = p->opcode == WS_OP_PING ? WS_RXP_PING :
 		       p->opcode == WS_OP_PONG ? WS_RXP_PONG : WS_RXP_CLOSE;
-		if (kind == WS_RXP_CLOSE)
+		if (kind == WS_RXP_CLOSE) {
 			p->done = true; /* nothing may follow a close frame */
+			if (!ws_rxp_close_ok(p->ctl, p->ctl_len))
+				return ws_rxp_fail(p, 1002, "invalid close frame", -EPROTO);
+		}
 		rc = p->h(p->arg, kind, p->ctl, p->ctl_len);
 		if (rc < 0)
 			p->done = true;

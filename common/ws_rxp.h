@@ -72,9 +72,11 @@ void ws_rxp_init(ws_rxp *p, size_t max_message, size_t keep, ws_rxp_h *h, void *
 /* 0 when every byte was read; -ECANCELED when the handler stopped;
  * -EPROTO, -EMSGSIZE, -ENOTSUP or -ENOMEM on an error, with p->code and
  * p->why (static text) set. After an error, a stop or a close frame,
- * later feeds return 0 and read nothing. A close frame's payload is
- * handed over as it came (a 1-byte one too: the caller reads < 2 bytes
- * as "no status"). Text is not checked for UTF-8 (as lws does not). */
+ * later feeds return 0 and read nothing. A close frame is handed over
+ * when its body is empty or starts with a status code a peer may send
+ * (RFC 6455 7.4: 1000-1003, 1007-1014, 3000-4999); any other (a 1-byte
+ * body, 1005, 1006, 1015, 2000...) is a 1002 error. Text is not checked
+ * for UTF-8 (as lws does not). */
 int ws_rxp_feed(ws_rxp *p, const unsigned char *in, size_t len);
 void ws_rxp_free(ws_rxp *p);
 

@@ -623,6 +623,31 @@ static void test_server_close_empty(void **state)
 	cx_end(&s);
 }
 
+/* 6. Close frames a server may not send (a 1-byte body, code 1005):
+ * answered with our 1002 close, not echoed; close_h 1002. */
+static void test_server_close_invalid(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *body;
+		size_t len;
+	} bad[] = { { "\x03", 1 }, { "\x03\xed", 2 } };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cx s;
+
+		cx_start(&s, NULL, "/", NULL);
+		cx_open(&s);
+		srv_frame(&s, 0x88, bad[i].body, bad[i].len);
+		expect_close(&s, 1002, NULL);
+		close(s.p.fd);
+		s.p.fd = -1;
+		assert_true(RUN_UNTIL(s.t, s.r.closed == 1, 3000));
+		assert_int_equal(s.r.code, 1002);
+		cx_end(&s);
+	}
+}
+
 /* 7. ws_close(1000, "done"): a masked close frame; the server's echo ends
  * it: close_h 1000 "done" once, and the client closes TCP. */
 static void test_client_close_echoed(void **state)
@@ -859,6 +884,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_protocol_error_echoed),
 		cmocka_unit_test(test_server_close),
 		cmocka_unit_test(test_server_close_empty),
+		cmocka_unit_test(test_server_close_invalid),
 		cmocka_unit_test(test_client_close_echoed),
 		cmocka_unit_test(test_client_close_no_echo),
 		cmocka_unit_test(test_keepalive_silent),

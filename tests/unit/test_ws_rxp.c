@@ -392,6 +392,23 @@ static void close_frames(void **state)
 	ws_rxp_free(&p);
 	rec_free(&r);
 
+	/* the edges of the codes a peer may send are delivered */
+	{
+		static const uint16_t ok[] = { 1000, 1003, 1007, 1014, 3000, 4999 };
+
+		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+			uint8_t body[2] = { (uint8_t)(ok[i] >> 8), (uint8_t)ok[i] };
+
+			n = frame(b, FIN | WS_OP_CLOSE, body, 2);
+			o = parse(&r, b, n, 100, true, NULL, 0);
+			assert_int_equal(o.rc, 0);
+			assert_int_equal(o.code, 0);
+			assert_int_equal(r.n, 1);
+			ev_is(&r, 0, WS_RXP_CLOSE, body, 2);
+			rec_free(&r);
+		}
+	}
+
 	/* the longest close frame, inside a fragmented message */
 	memset(reason, 'r', sizeof(reason));
 	reason[0] = 0x03;
@@ -435,6 +452,15 @@ static void errors(void **state)
 		{"close len 127", {0x88, 127, 0, 0, 0, 0, 0, 0, 0, 1}, 10, 1000, true, -EPROTO, 1002, 0},
 		{"ping FIN=0", {0x09, 0x00}, 2, 100, true, -EPROTO, 1002, 0},
 		{"close FIN=0", {0x08, 0x00}, 2, 100, true, -EPROTO, 1002, 0},
+		/* RFC 6455 5.5.1, 7.4: close bodies a peer may not send */
+		{"close 1-byte body", {0x88, 0x01, 0x03}, 3, 100, true, -EPROTO, 1002, 0},
+		{"close 999", {0x88, 0x02, 0x03, 0xe7}, 4, 100, true, -EPROTO, 1002, 0},
+		{"close 1004", {0x88, 0x02, 0x03, 0xec}, 4, 100, true, -EPROTO, 1002, 0},
+		{"close 1005", {0x88, 0x02, 0x03, 0xed}, 4, 100, true, -EPROTO, 1002, 0},
+		{"close 1006 + reason", {0x88, 0x03, 0x03, 0xee, 'x'}, 5, 100, true, -EPROTO, 1002, 0},
+		{"close 1015", {0x88, 0x02, 0x03, 0xf7}, 4, 100, true, -EPROTO, 1002, 0},
+		{"close 2999", {0x88, 0x02, 0x0b, 0xb7}, 4, 100, true, -EPROTO, 1002, 0},
+		{"close 5000", {0x88, 0x02, 0x13, 0x88}, 4, 100, true, -EPROTO, 1002, 0},
 		{"cont alone", {0x80, 0x01, 'x'}, 3, 100, true, -EPROTO, 1002, 0},
 		{"cont after message", {0x81, 0x01, 'a', 0x80, 0x01, 'x'}, 6, 100, true, -EPROTO, 1002, 1},
 		{"text in text", {0x01, 0x01, 'a', 0x81, 0x01, 'b'}, 6, 100, true, -EPROTO, 1002, 0},
