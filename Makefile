@@ -102,9 +102,11 @@ $(OUT)/tests/bench/%: $(OUT)/obj/tests/bench/%.o $(ALL_LIBS)
 
 # ---- packages ---------------------------------------------------------------
 # Everything building, testing, the demo and the benchmark use, from Debian.
+# ca-certificates: the store wss:// (OpenAI) is verified against; openssl:
+# the tests' certificates; socat: TLS in front of the tests' fakes.
 DEB_PKGS := build-essential pkg-config libsofia-sip-ua-dev libmicrohttpd-dev \
 	libwebsockets-dev libjansson-dev libcurl4-openssl-dev libuv1-dev libcmocka-dev \
-	libssl-dev sip-tester baresip-core kamailio espeak-ng sox python3 \
+	libssl-dev ca-certificates openssl sip-tester baresip-core kamailio espeak-ng sox python3 \
 	python3-jsonschema clang libclang-rt-14-dev sipvicious curl procps psmisc iproute2 \
 	cppcheck clang-tidy socat
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
