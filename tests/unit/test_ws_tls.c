@@ -303,18 +303,28 @@ static void test_echo_tls12(void **state)
 	echo_over(true);
 }
 
+/* The lws TLS echo server (TLS 1.3), a ws_ctx trusting it, and our
+ * client connected to it and open. */
+static struct lws_context *open_over_tls(wst *t, ws_ctx **ctx, cli *k)
+{
+	int port;
+	struct lws_context *srv = es_start(t, cert_good, key_good, false, &port);
+
+	*ctx = ctx_trusting(t, cert_good);
+	connect_to(*ctx, "localhost", port, k);
+	assert_true(RUN_UNTIL(t, k->opened == 1, 5000));
+	return srv;
+}
+
 /* The server closes (4001 "srv bye"): we see its code, it sees our echo. */
 static void test_server_close(void **state)
 {
 	(void)state;
 	wst *t = wst_new(NULL);
-	int port;
-	struct lws_context *srv = es_start(t, cert_good, key_good, false, &port);
-	ws_ctx *ctx = ctx_trusting(t, cert_good);
+	ws_ctx *ctx;
 	cli k = { 0 };
+	struct lws_context *srv = open_over_tls(t, &ctx, &k);
 
-	connect_to(ctx, "localhost", port, &k);
-	assert_true(RUN_UNTIL(t, k.opened == 1, 5000));
 	assert_int_equal(ws_send_text(k.c, "one", 3), 0);
 	assert_int_equal(ws_send_text(k.c, "close", 5), 0);
 	assert_true(RUN_UNTIL(t, k.closed == 1 && es.closed == 1, 5000));
@@ -333,13 +343,10 @@ static void test_destroy_live(void **state)
 {
 	(void)state;
 	wst *t = wst_new(NULL);
-	int port;
-	struct lws_context *srv = es_start(t, cert_good, key_good, false, &port);
-	ws_ctx *ctx = ctx_trusting(t, cert_good);
+	ws_ctx *ctx;
 	cli k = { 0 };
+	struct lws_context *srv = open_over_tls(t, &ctx, &k);
 
-	connect_to(ctx, "localhost", port, &k);
-	assert_true(RUN_UNTIL(t, k.opened == 1, 5000));
 	ws_ctx_destroy(ctx);
 	assert_int_equal(k.closed, 1);
 	assert_int_equal(k.code, 1001);
