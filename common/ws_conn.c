@@ -279,7 +279,7 @@ static int ws_conn_send_close(ws_conn *c, struct lws *wsi)
 static int ws_conn_flush(ws_conn *c, struct lws *wsi)
 {
 	size_t bytes, payload;
-	unsigned char *p = ws_txq_peek(&c->tx, WS_TX_CHUNK, &bytes, &payload);
+	unsigned char *p = ws_txq_peek(&c->tx, c->tls ? WS_TLS_CHUNK : WS_TX_CHUNK, &bytes, &payload);
 	int n = ws_conn_write(c, wsi, p, bytes);
 
 	ws_txq_consume(&c->tx, bytes);
@@ -335,6 +335,8 @@ void ws_conn_goodbye(ws_conn *c)
 		return;
 	ws_conn_set_reason(c, 1001, "going away");
 	c->closing = true;
+	if (c->tls && !ws_tls_ready(c))
+		return; /* TLS busy (ws_tls_ready): no frame can be written now */
 	while (!ws_txq_empty(&c->tx) && !lws_partial_buffered(wsi))
 		if (ws_conn_flush(c, wsi))
 			return;
@@ -382,7 +384,8 @@ static bool ws_conn_direct_ok(const ws_conn *c)
 
 	return c->state == WS_ST_OPEN && wsi && !c->closing && !c->close_sent &&
 	       !c->peer_closed && !c->finishing && !c->ctx->destroying &&
-	       !lws_is_ssl(wsi) && !ws_conn_in_callback(c) && !lws_partial_buffered(wsi);
+	       !lws_is_ssl(wsi) && (!c->tls || ws_tls_ready(c)) && !ws_conn_in_callback(c) &&
+	       !lws_partial_buffered(wsi);
 }
 
 /* Queued frames should go out: now when that is safe, else from WRITEABLE. */

@@ -19,6 +19,9 @@
 #define WS_TX_KEEP (16 * 1024)     /* send buffer kept while the queue is empty */
 #define WS_TXQ_SLACK 4096          /* send buffer beyond 2 x max_queue (headroom) */
 #define WS_TX_CHUNK (64 * 1024)    /* bytes of whole frames given to one lws_write */
+#define WS_TLS_CHUNK (WS_TX_CHUNK - 1024) /* wss://: room for the TLS records' headers
+					    * and tags, so one chunk's ciphertext stays
+					    * within lws's WS_TX_CHUNK send cap */
 #define WS_MASK_POOL 256           /* random bytes fetched at once for client masks */
 #define WS_CLOSE_REASON_MAX 123    /* RFC 6455: 125 bytes minus the code */
 #define WS_PROTO_NAME "voixia-ws"

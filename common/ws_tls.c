@@ -32,10 +32,21 @@ struct ws_tls {
 	BIO *wb;            /* ciphertext for the socket */
 	unsigned char *out; /* LWS_PRE + ciphertext for one lws_write */
 	size_t out_cap;
+	bool up;            /* the first handshake is done (later ones: none) */
 };
 
 /* "http/1.1" as ALPN wire format: the frames are ours, no h2 */
 static const unsigned char ws_tls_alpn[] = "\x08http/1.1";
+
+/* Errors other code on this thread left queued (libcurl's OpenSSL, the
+ * HMAC of tsig...) would make SSL_get_error report a failure: drop them
+ * before an SSL call. ERR_peek_error is cheap; ERR_clear_error costs
+ * ~800 instructions in OpenSSL 3, too much per message. */
+static void ws_tls_err_reset(void)
+{
+	if (ERR_peek_error())
+		ERR_clear_error();
+}
 
 /* The latest queued OpenSSL error as text (the queue is then cleared). */
 static const char *ws_tls_err(char *buf, size_t cap)
@@ -53,10 +64,14 @@ static const char *ws_tls_err(char *buf, size_t cap)
 	return buf;
 }
 
-static SSL_CTX *ws_tls_ctx(ws_ctx *ctx)
+/* The client SSL_CTX, kept in ctx once its CA store loaded. One made
+ * with an unreadable store (*owned set) serves this connection only, so
+ * a store fixed later is picked up at the next connect. */
+static SSL_CTX *ws_tls_ctx(ws_ctx *ctx, bool *owned)
 {
 	SSL_CTX *sc;
 
+	*owned = false;
 	if (ctx->tls_ctx)
 		return ctx->tls_ctx;
 	sc = SSL_CTX_new(TLS_client_method());
@@ -68,15 +83,20 @@ static SSL_CTX *ws_tls_ctx(ws_ctx *ctx)
 		return NULL;
 	}
 	SSL_CTX_set_verify(sc, SSL_VERIFY_PEER, NULL);
+	/* a TLS 1.2 server's HelloRequest is refused (a no_renegotiation
+	 * warning): a second handshake mid-stream has no use here */
+	SSL_CTX_set_options(sc, SSL_OP_NO_RENEGOTIATION);
 	/* all ciphertext is already in memory: let the record layer take
 	 * what the read BIO holds in one go instead of header then body */
 	SSL_CTX_set_read_ahead(sc, 1);
-	/* An unreadable store leaves the CTX trusting nothing: every
+	/* An unreadable store leaves the CTX trusting nothing: this
 	 * wss:// then fails verification, with this line saying why. */
 	if (access(ctx->ca_file, R_OK) != 0 ||
 	    SSL_CTX_load_verify_locations(sc, ctx->ca_file, NULL) != 1) {
 		ERR_clear_error();
 		log_warn("-", "ws: CA file %s unreadable: wss:// will fail", ctx->ca_file);
+		*owned = true;
+		return sc;
 	}
 	ctx->tls_ctx = sc;
 	return sc;
@@ -102,17 +122,22 @@ int ws_tls_new(ws_conn *c, const char *host)
 {
 	unsigned char ip[sizeof(struct in6_addr)];
 	bool literal = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
-	SSL_CTX *sc = ws_tls_ctx(c->ctx);
+	bool owned;
+	SSL_CTX *sc = ws_tls_ctx(c->ctx, &owned);
 	ws_tls *t;
 	int ret = -ENOMEM;
 
 	if (!sc)
 		return -ENOMEM;
 	t = calloc(1, sizeof(*t));
+	if (t) {
+		c->tls = t;
+		t->ssl = SSL_new(sc); /* holds its own reference to sc */
+	}
+	if (owned)
+		SSL_CTX_free(sc);
 	if (!t)
 		return -ENOMEM;
-	c->tls = t;
-	t->ssl = SSL_new(sc);
 	t->rb = BIO_new(BIO_s_mem());
 	t->wb = BIO_new(BIO_s_mem());
 	if (!t->ssl || !t->rb || !t->wb) {
@@ -168,6 +193,16 @@ int ws_tls_flush(ws_conn *c, struct lws *wsi)
 	rd = BIO_read(t->wb, t->out + LWS_PRE, (int)n);
 	if (rd <= 0)
 		return -1;
+	if ((size_t)rd > WS_TX_KEEP && !ws_tls_pending(t)) {
+		/* a memory BIO keeps the largest buffer it ever held: after a
+		 * burst, start the next writes on a fresh one */
+		BIO *nb = BIO_new(BIO_s_mem());
+
+		if (nb) {
+			SSL_set0_wbio(t->ssl, nb); /* frees the old one */
+			t->wb = nb;
+		}
+	}
 	w = lws_write(wsi, t->out + LWS_PRE, (size_t)rd, LWS_WRITE_RAW);
 	if (t->out_cap > LWS_PRE + WS_TX_KEEP) { /* a burst must not pin memory */
 		free(t->out);
@@ -185,9 +220,7 @@ int ws_tls_write(ws_conn *c, struct lws *wsi, const unsigned char *p, size_t len
 		return 0;
 	if (len > INT_MAX)
 		return -1;
-	/* no ERR_clear_error() first: it costs ~800 instructions per write
-	 * (OpenSSL 3) and SSL_get_error is not used here; every failure
-	 * path of this file clears the queue after reading it */
+	ws_tls_err_reset(); /* the failure's reason must be this write's */
 	if (SSL_write(c->tls->ssl, p, (int)len) != (int)len) {
 		log_warn(c->log_id, "ws %s: TLS write failed: %s", c->peer, ws_tls_err(e, sizeof(e)));
 		return -1;
@@ -195,19 +228,37 @@ int ws_tls_write(ws_conn *c, struct lws *wsi, const unsigned char *p, size_t len
 	return ws_tls_flush(c, wsi);
 }
 
+/* May SSL_write run now? Not before the handshake, nor while a TLS 1.3
+ * post-handshake message (NewSessionTicket, KeyUpdate) is half read: it
+ * would fail with WANT_READ. */
 bool ws_tls_ready(const ws_conn *c)
 {
 	return SSL_is_init_finished(c->tls->ssl);
 }
 
-/* The handshake's first flight (ClientHello), from RAW_CONNECTED. */
+static int ws_tls_failed(ws_conn *c, int ret);
+
+/* The handshake's first flight (ClientHello), from RAW_CONNECTED. A
+ * local failure (no usable version or cipher under the system's policy)
+ * ends it now, with its reason, rather than at the connect timeout. */
 int ws_tls_start(ws_conn *c, struct lws *wsi)
 {
-	ERR_clear_error();
-	SSL_do_handshake(c->tls->ssl); /* WANT_READ: the ClientHello is in wb */
-	ERR_clear_error();
+	int n;
+
+	ws_tls_err_reset();
+	n = SSL_do_handshake(c->tls->ssl); /* WANT_READ: the ClientHello is in wb */
+	if (n != 1 && SSL_get_error(c->tls->ssl, n) != SSL_ERROR_WANT_READ)
+		return ws_tls_failed(c, n);
 	lws_callback_on_writable(wsi);
 	return 0;
+}
+
+/* Something to write now: TLS output (e.g. the answer to a KeyUpdate),
+ * or frames held back while a post-handshake message was half read. */
+static void ws_tls_want_write(ws_conn *c, struct lws *wsi)
+{
+	if (ws_tls_pending(c->tls) || (!ws_txq_empty(&c->tx) && ws_tls_ready(c)))
+		lws_callback_on_writable(wsi);
 }
 
 /* Why the handshake failed, into the close reason and one log line. */
@@ -248,8 +299,8 @@ int ws_tls_rx(ws_conn *c, struct lws *wsi, const void *in, size_t len)
 		ws_conn_set_reason(c, 1006, "out of memory");
 		return -1;
 	}
-	ERR_clear_error();
-	if (!SSL_is_init_finished(ssl)) {
+	if (!c->tls->up) { /* the one handshake; SSL_read drives later messages */
+		ws_tls_err_reset();
 		n = SSL_do_handshake(ssl);
 		if (n != 1) {
 			if (SSL_get_error(ssl, n) != SSL_ERROR_WANT_READ)
@@ -258,12 +309,14 @@ int ws_tls_rx(ws_conn *c, struct lws *wsi, const void *in, size_t len)
 				lws_callback_on_writable(wsi);
 			return 0;
 		}
+		c->tls->up = true;
 		log_debug(c->log_id, "ws %s: %s up, %s", c->peer, SSL_get_version(ssl),
 			  SSL_get_cipher_name(ssl));
 		/* our Finished (if any) leaves with the upgrade request */
 		lws_callback_on_writable(wsi);
 	}
 	for (;;) {
+		ws_tls_err_reset(); /* ws_craw_rx ran callbacks since the last call */
 		n = SSL_read(ssl, buf, sizeof(buf));
 		if (n > 0) {
 			if (ws_craw_rx(c, wsi, buf, (size_t)n) < 0)
@@ -273,14 +326,12 @@ int ws_tls_rx(ws_conn *c, struct lws *wsi, const void *in, size_t len)
 			 * layer and the error queue, per message) */
 			if (SSL_has_pending(ssl) || BIO_ctrl_pending(c->tls->rb))
 				continue;
-			if (ws_tls_pending(c->tls))
-				lws_callback_on_writable(wsi);
+			ws_tls_want_write(c, wsi);
 			return 0;
 		}
 		switch (SSL_get_error(ssl, n)) {
 		case SSL_ERROR_WANT_READ:
-			if (ws_tls_pending(c->tls)) /* e.g. a KeyUpdate answer */
-				lws_callback_on_writable(wsi);
+			ws_tls_want_write(c, wsi);
 			return 0;
 		case SSL_ERROR_ZERO_RETURN: /* close_notify: as a TCP close */
 			log_debug(c->log_id, "ws %s: TLS close_notify", c->peer);

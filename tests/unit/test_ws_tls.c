@@ -37,6 +37,8 @@ typedef struct cli {
 	size_t big_len;
 	int big_ok, big_bad;
 	char last[64];
+	bool poison; /* leave an OpenSSL error queued after each message, as
+		      * other code on the loop's thread (libcurl...) may */
 } cli;
 
 static void cli_open(ws_conn *c, void *arg)
@@ -62,6 +64,8 @@ static void cli_text(ws_conn *c, const char *d, size_t n, void *arg)
 		k->nmsg++;
 	}
 	snprintf(k->last, sizeof(k->last), "%.*s", (int)(n < 63 ? n : 63), d);
+	if (k->poison)
+		ERR_raise(ERR_LIB_SSL, SSL_R_SHUTDOWN_WHILE_IN_INIT);
 }
 
 static void cli_close(ws_conn *c, int code, const char *reason, void *arg)
@@ -337,6 +341,38 @@ static void test_server_close(void **state)
 	wst_free(t);
 }
 
+/* A CA file unreadable at the first wss:// connect (that one fails) and
+ * put in place afterwards: the next connect on the same ws_ctx loads it
+ * and succeeds, no restart needed. */
+static void test_ca_file_appears(void **state)
+{
+	(void)state;
+	wst *t = wst_new(NULL);
+	int port;
+	struct lws_context *srv = es_start(t, cert_good, key_good, false, &port);
+	char ca[128], cmd[320];
+	ws_ctx *ctx;
+	cli k1 = { 0 }, k2 = { 0 };
+
+	snprintf(ca, sizeof(ca), "%s.later", cert_good);
+	unlink(ca);
+	ctx = ctx_trusting(t, ca);
+	connect_to(ctx, "localhost", port, &k1);
+	assert_true(RUN_UNTIL(t, k1.closed == 1, 5000));
+	assert_int_equal(k1.opened, 0);
+	if (!strstr(k1.reason, "certificate verify failed"))
+		fail_msg("reason \"%s\"", k1.reason);
+	snprintf(cmd, sizeof(cmd), "cp %s %s", cert_good, ca);
+	assert_int_equal(system(cmd), 0);
+	connect_to(ctx, "localhost", port, &k2);
+	assert_true(RUN_UNTIL(t, k2.opened == 1, 5000));
+	ws_ctx_destroy(ctx);
+	assert_int_equal(k2.closed, 1);
+	unlink(ca);
+	es_stop(t, srv);
+	wst_free(t);
+}
+
 /* ws_ctx_destroy with a live wss:// connection: our 1001 close frame goes
  * out through TLS before the socket is dropped; nothing leaks. */
 static void test_destroy_live(void **state)
@@ -441,6 +477,80 @@ static void tp_upgrade(wst *t, tpeer *tp, cli *k)
 	sscanf(h + 19, "%63[^\r]", key);
 	tp_send(tp, ans, wst_101(ans, sizeof(ans), key));
 	assert_true(RUN_UNTIL(t, k->opened == 1, 5000));
+}
+
+/* Plaintext from the client until at least want bytes are in tp->in. */
+static bool tp_read(tpeer *tp, size_t want)
+{
+	int r = SSL_read(tp->ssl, tp->in + tp->n, (int)(sizeof(tp->in) - 1 - tp->n));
+
+	if (r > 0)
+		tp->n += (size_t)r;
+	ERR_clear_error();
+	return tp->n >= want;
+}
+
+/* Mid-session TLS 1.3 traffic the connection must ride through:
+ * - a KeyUpdate from the server asking for ours: the message after it
+ *   arrives, and our next message reaches the server under our new keys;
+ * - an OpenSSL error that other code on the thread left queued from a
+ *   callback (cli_text here) while a 40 KB message arrives in partial
+ *   records: SSL_get_error must not read it as this connection's. */
+static void test_keyupdate_stale_errors(void **state)
+{
+	(void)state;
+	wst *t = wst_new(NULL);
+	int port, lfd = wst_listen_plain(&port);
+	ws_ctx *ctx = ctx_trusting(t, cert_good);
+	cli k = { 0 };
+	tpeer tp;
+	unsigned char fr[64], *big, *bigfr;
+	size_t big_len = 40 * 1024, n;
+
+	connect_to(ctx, "localhost", port, &k);
+	tp_accept(t, lfd, &tp, cert_good, key_good);
+	tp_upgrade(t, &tp, &k);
+
+	assert_int_equal(SSL_key_update(tp.ssl, SSL_KEY_UPDATE_REQUESTED), 1);
+	tp_send(&tp, fr, wst_frame_build(fr, 0x81, "k1", 2, NULL));
+	assert_true(RUN_UNTIL(t, !strcmp(k.last, "k1"), 5000));
+	assert_int_equal(ws_send_text(k.c, "ack", 3), 0);
+	tp.n = 0;
+	assert_true(RUN_UNTIL(t, tp_read(&tp, 2 + 4 + 3), 5000));
+	assert_int_equal((unsigned char)tp.in[0], 0x81);
+	assert_int_equal((unsigned char)tp.in[1], 0x80 | 3);
+	for (int i = 0; i < 3; i++)
+		tp.in[6 + i] = (char)(tp.in[6 + i] ^ tp.in[2 + i % 4]);
+	assert_memory_equal(tp.in + 6, "ack", 3);
+
+	big = malloc(big_len);
+	bigfr = malloc(big_len + 16);
+	assert_non_null(big);
+	assert_non_null(bigfr);
+	for (size_t i = 0; i < big_len; i++)
+		big[i] = (unsigned char)('a' + i % 26);
+	k.big = big;
+	k.big_len = big_len;
+	k.poison = true;
+	tp_send(&tp, fr, wst_frame_build(fr, 0x81, "p1", 2, NULL));
+	assert_true(RUN_UNTIL(t, !strcmp(k.last, "p1"), 5000));
+	n = wst_frame_build(bigfr, 0x81, big, big_len, NULL);
+	tp_send(&tp, bigfr, n);
+	assert_true(RUN_UNTIL(t, k.big_ok + k.big_bad + k.closed > 0, 5000));
+	assert_int_equal(k.closed, 0);
+	assert_int_equal(k.big_ok, 1);
+	k.poison = false;
+	ERR_clear_error();
+	assert_int_equal(ws_send_text(k.c, "still", 5), 0);
+	tp.n = 0;
+	assert_true(RUN_UNTIL(t, tp_read(&tp, 2 + 4 + 5), 5000));
+
+	free(big);
+	free(bigfr);
+	ws_ctx_destroy(ctx);
+	tp_free(&tp);
+	close(lfd);
+	wst_free(t);
 }
 
 /* Certificates refused: another name, an IP the cert does not name, a
@@ -661,6 +771,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_garbage_not_tls),
 		cmocka_unit_test(test_close_notify_and_bad_record),
 		cmocka_unit_test(test_close_while_tls_handshake),
+		cmocka_unit_test(test_keyupdate_stale_errors),
+		cmocka_unit_test(test_ca_file_appears),
 	};
 
 	log_init("test_ws_tls");
