@@ -677,6 +677,7 @@ static void usage(void)
 		"  chain: --rtp-base PORT (call i uses PORT+i) [--max-seconds T]\n"
 		"  --lws: WebSockets through common/ws (libwebsockets) instead of the built-in raw ones\n"
 		"  --marks-now: echo Twilio marks at once instead of at the stream's next 20 ms slot\n"
+		"  --rt-tls-cert FILE --rt-tls-key FILE: the fake Realtime speaks TLS (PEM; not with --lws)\n"
 		"  The fake Realtime (echo) listens on 127.0.0.1:--rt-port (0 = any; printed as RTPORT n).\n");
 	exit(2);
 }
@@ -687,11 +688,12 @@ int main(int argc, char **argv)
 		{ "mode", 1, 0, 'm' }, { "calls", 1, 0, 'n' }, { "seconds", 1, 0, 's' },
 		{ "url", 1, 0, 'u' }, { "bearer", 1, 0, 'b' }, { "rate", 1, 0, 'r' },
 		{ "rt-port", 1, 0, 'p' }, { "rtp-base", 1, 0, 'B' }, { "max-seconds", 1, 0, 'M' }, { "lws", 0, 0, 'L' },
-		{ "marks-now", 0, 0, 'K' },
+		{ "marks-now", 0, 0, 'K' }, { "rt-tls-cert", 1, 0, 'C' }, { "rt-tls-key", 1, 0, 'k' },
 		{ 0, 0, 0, 0 },
 	};
 	ws_opts wo = { .max_message = 1u << 20, .max_queue = 4u << 20, .connect_timeout_ms = 20000 };
 	int c, max_s = 0;
+	const char *tls_cert = NULL, *tls_key = NULL;
 
 	log_init("loadgen");
 	log_set_level(getenv("LOADGEN_DEBUG") ? LOGL_DEBUG : LOGL_WARN);
@@ -713,12 +715,14 @@ int main(int argc, char **argv)
 		case 'M': max_s = atoi(optarg); break;
 		case 'L': G.lws = true; break;
 		case 'K': G.marks_now = true; break;
+		case 'C': tls_cert = optarg; break;
+		case 'k': tls_key = optarg; break;
 		default: usage();
 		}
 	}
 	G.chain = !strcmp(G.mode, "chain");
 	if (G.n < 1 || G.n > 20000 || G.seconds < 1 || G.rate < 1 || (!G.chain && strcmp(G.mode, "proxy")) ||
-	    (!G.chain && !G.url) || (G.chain && G.rtp_base < 1024))
+	    (!G.chain && !G.url) || (G.chain && G.rtp_base < 1024) || !tls_cert != !tls_key || (tls_cert && G.lws))
 		usage();
 	G.max_frames = (unsigned)G.seconds * 50u + 100u;
 	G.loop = uv_default_loop();
@@ -738,7 +742,7 @@ int main(int argc, char **argv)
 			     .audiocap = sizeof(G.audio), .marks_now = G.marks_now };
 	if (G.lws ? (ws_ctx_new(&G.srv, G.loop, &wo) < 0 ||
 		     ws_listen(G.srv, "127.0.0.1", G.rt_port, rt_accept, NULL, &G.rt_bound) < 0)
-		  : (lg_ws_ctx_new(&G.raw, G.loop) < 0 ||
+		  : (lg_ws_ctx_new(&G.raw, G.loop) < 0 || (tls_cert && lg_ws_tls(G.raw, tls_cert, tls_key) < 0) ||
 		     lg_ws_listen(G.raw, G.rt_port, &G.rt_bound, rt_accept_raw, rt_text_raw, NULL) < 0)) {
 		fprintf(stderr, "loadgen: cannot listen for the fake Realtime server\n");
 		return 2;

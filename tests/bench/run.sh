@@ -23,10 +23,11 @@
 #           (Twilio's way: once the audio before them has played).
 #   --rt-tls: voiceproxy reaches the fake Realtime over wss:// (TLS 1.3,
 #           a self-signed certificate for localhost trusted through
-#           SSL_CERT_FILE), as it reaches OpenAI: socat terminates TLS in
-#           front of the generator's fake, one process per connection, so
-#           use it for voiceproxy's instruction counts (--profile
-#           callgrind) and correctness, not for the latency targets.
+#           SSL_CERT_FILE), as it reaches OpenAI: the generator's fake
+#           terminates TLS itself (OpenSSL, --rt-tls-cert/--rt-tls-key), so
+#           latency and CPU include voiceproxy's real wss:// cost and no
+#           relay (the generator's own TLS work shares the cores; raw
+#           WebSockets only: not with --gen-lws).
 #   --profile callgrind|perf: profile voiceproxy and sipbridge during the run
 #           (callgrind slows them ~50x: use few calls, e.g. --calls 20).
 # Prints one table per run; exit 1 when a target (DESIGN/issue 7) is missed,
@@ -65,6 +66,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 case $MODE in proxy|chain|both) ;; *) echo "run.sh: --mode proxy|chain|both" >&2; exit 2 ;; esac
+case "$RT_TLS$GEN_LWS" in 1*--lws*) echo "run.sh: --rt-tls needs the raw WebSockets (not --gen-lws)" >&2; exit 2 ;; esac
 # With the kernel's autogroup scheduling (sched_autogroup_enabled), nice
 # only orders tasks inside one session: the bench runs in its own session
 # and gives that session's autogroup the nice value.
@@ -160,17 +162,14 @@ start_common() { # -> DASH_PORT RT_PORT VP_PORT VP_PID
 	callgrind) pre=(valgrind --tool=callgrind --callgrind-out-file="$T/callgrind.voiceproxy.%p") ;;
 	esac
 	local rt_url="ws://127.0.0.1:$RT_PORT/v1/realtime?model=gpt-realtime" tls_env=()
+	LG_TLS=()
 	if [ "$RT_TLS" = 1 ]; then
-		# TLS in front of the fake: socat, one process per connection
-		local tls_port; tls_port=$(free_port)
+		# the generator's fake terminates TLS itself (lg_ws_tls)
 		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
 			-subj /CN=localhost -addext subjectAltName=DNS:localhost \
 			-keyout "$T/$tag.rt.key" -out "$T/$tag.rt.crt" >/dev/null 2>&1 || die "openssl req failed"
-		cat "$T/$tag.rt.crt" "$T/$tag.rt.key" >"$T/$tag.rt.pem"
-		socat "openssl-listen:$tls_port,bind=127.0.0.1,reuseaddr,fork,cert=$T/$tag.rt.pem,verify=0" \
-			"tcp:127.0.0.1:$RT_PORT" >"$T/$tag.socat.log" 2>&1 &
-		PIDS+=($!)
-		rt_url="wss://localhost:$tls_port/v1/realtime?model=gpt-realtime"
+		LG_TLS=(--rt-tls-cert "$T/$tag.rt.crt" --rt-tls-key "$T/$tag.rt.key")
+		rt_url="wss://localhost:$RT_PORT/v1/realtime?model=gpt-realtime"
 		tls_env=(SSL_CERT_FILE="$T/$tag.rt.crt")
 	fi
 	env OPENAI_API_KEY=sk-bench OPENAI_REALTIME_URL="$rt_url" "${tls_env[@]}" \
@@ -198,7 +197,7 @@ run_one() {
 	base_vp=$(proc_sample "$VP_PID")
 	if [ "$mode" = proxy ]; then
 		t_ramp=$(( (n + RATE - 1) / RATE ))
-		"$BUILD/tests/bench/loadgen" $GEN_LWS --mode proxy --calls "$n" --seconds "$s" --rate "$RATE" \
+		"$BUILD/tests/bench/loadgen" $GEN_LWS "${LG_TLS[@]}" --mode proxy --calls "$n" --seconds "$s" --rate "$RATE" \
 			--rt-port "$RT_PORT" --url "ws://127.0.0.1:$VP_PORT/media-stream" --bearer bench-token \
 			>"$T/$tag.lg.out" 2>"$T/$tag.lg.log" &
 		lg_pid=$!; PIDS+=("$lg_pid")
@@ -226,7 +225,7 @@ run_one() {
 		{ echo SEQUENTIAL; for i in $(seq 0 $((n - 1))); do echo "$((rtp_lg + i));"; done; } >"$T/$tag.inf"
 		local crate=$(( RATE < 100 ? RATE : 100 ))
 		t_ramp=$(( (n + crate - 1) / crate ))
-		"$BUILD/tests/bench/loadgen" $GEN_LWS --mode chain --calls "$n" --seconds "$s" --rt-port "$RT_PORT" \
+		"$BUILD/tests/bench/loadgen" $GEN_LWS "${LG_TLS[@]}" --mode chain --calls "$n" --seconds "$s" --rt-port "$RT_PORT" \
 			--rtp-base "$rtp_lg" --max-seconds $((t_ramp + s + 40)) >"$T/$tag.lg.out" 2>"$T/$tag.lg.log" &
 		lg_pid=$!; PIDS+=("$lg_pid")
 		wait_file "$T/$tag.lg.out" || die "loadgen did not start"

@@ -69,6 +69,10 @@ void lg_ws_ctx_destroy(lg_ws_ctx *x);
  * each accepted connection (before its upgrade), text_h for its messages. */
 int lg_ws_listen(lg_ws_ctx *x, int port, int *bound, lg_ws_open_h accept_h, lg_ws_text_h text_h,
 		 void *arg);
+/* Accepted connections speak TLS 1.2+ (server side only; clients stay
+ * plain) with this PEM certificate (chain) and key; call before listening.
+ * 0 or -EINVAL (printed: OpenSSL's errors) / -ENOMEM. */
+int lg_ws_tls(lg_ws_ctx *x, const char *cert, const char *key);
 /* Client to ws://IP:PORT/path (Authorization: Bearer when bearer is set).
  * open_h after the upgrade; close_h once, whenever the connection ends. */
 lg_ws *lg_ws_connect(lg_ws_ctx *x, const char *url, const char *bearer, lg_ws_open_h open_h,

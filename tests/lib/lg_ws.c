@@ -7,13 +7,18 @@
  * Reads: one recvmsg(2) per readable event unless it filled the buffer
  * (the poll is level-triggered: what is left makes the socket readable
  * again), and each read carries the kernel's receive time (SO_TIMESTAMPNS)
- * so latencies do not include the generator's own delay in getting to it. */
+ * so latencies do not include the generator's own delay in getting to it.
+ * Server TLS (lg_ws_tls): OpenSSL over memory BIOs, the socket I/O stays
+ * ours, so reads keep their kernel stamps (OpenSSL's socket BIO uses
+ * read(2), which gives none) and writes keep the one-send/queue rule. */
 #include "lg.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <openssl/sha.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +37,7 @@ struct lg_ws {
 	char *in, *out, *msg;
 	size_t inlen, incap, outlen, outcap, msglen, msgcap;
 	int64_t rx_ns; /* kernel receive time of the read being parsed, 0 = none */
+	SSL *ssl;      /* server TLS: NULL = plain; c->out then holds ciphertext */
 	lg_ws_open_h open_h;
 	lg_ws_text_h text_h;
 	lg_ws_close_h close_h;
@@ -50,10 +56,12 @@ struct lg_ws_ctx {
 	lg_ws_text_h text_h;
 	void *arg;
 	lg_ws_stats st;
+	SSL_CTX *tls; /* lg_ws_tls: accepted connections speak TLS */
 	int64_t clock_hi; /* the latest lg_now_ns() taken after a read */
 };
 
 static void lg_ws_io(uv_poll_t *h, int status, int events);
+static int lg_ws_tls_flush(lg_ws *c);
 
 static int lg_ws_grow(char **b, size_t *cap, size_t need)
 {
@@ -82,6 +90,7 @@ static void lg_ws_events(lg_ws *c, int ev)
 static void lg_ws_freed(uv_handle_t *h)
 {
 	lg_ws *c = h->data;
+	SSL_free(c->ssl);
 	free(c->in);
 	free(c->out);
 	free(c->msg);
@@ -92,6 +101,10 @@ static void lg_ws_kill(lg_ws *c)
 {
 	if (c->dead)
 		return;
+	/* close_notify, best effort: a peer reading EOF without it sees an error */
+	if (c->ssl && SSL_is_init_finished(c->ssl) && SSL_shutdown(c->ssl) >= 0)
+		lg_ws_tls_flush(c);
+	ERR_clear_error();
 	c->dead = true;
 	uv_poll_stop(&c->poll);
 	close(c->fd);
@@ -106,7 +119,8 @@ static void lg_ws_kill(lg_ws *c)
 	uv_close((uv_handle_t *)&c->poll, lg_ws_freed);
 }
 
-static int lg_ws_write(lg_ws *c, const void *p, size_t n)
+/* Bytes to the socket: one send, what it does not take is queued (POLLOUT). */
+static int lg_ws_send_raw(lg_ws *c, const void *p, size_t n)
 {
 	ssize_t w = 0;
 
@@ -127,6 +141,33 @@ static int lg_ws_write(lg_ws *c, const void *p, size_t n)
 		lg_ws_events(c, UV_READABLE | UV_WRITABLE);
 	}
 	return 0;
+}
+
+/* TLS: the ciphertext OpenSSL left in the write BIO, to the socket. */
+static int lg_ws_tls_flush(lg_ws *c)
+{
+	static char buf[32768]; /* one loop, no threads */
+	BIO *w = SSL_get_wbio(c->ssl);
+	int n, r = 0;
+
+	while (r == 0 && (n = BIO_read(w, buf, sizeof(buf))) > 0)
+		r = lg_ws_send_raw(c, buf, (size_t)n);
+	return r;
+}
+
+static int lg_ws_write(lg_ws *c, const void *p, size_t n)
+{
+	if (!c->ssl)
+		return lg_ws_send_raw(c, p, n);
+	if (c->dead)
+		return -ENOTCONN;
+	/* a memory BIO takes everything: SSL_write is whole or fails (it
+	 * is only called once the handshake is done: after the request) */
+	if (n && SSL_write(c->ssl, p, (int)n) <= 0) {
+		ERR_clear_error();
+		return -EPROTO;
+	}
+	return lg_ws_tls_flush(c);
 }
 
 /* The frame header for n payload bytes into hdr (14 bytes): its length. */
@@ -210,11 +251,11 @@ void lg_ws_get_stats(const lg_ws_ctx *x, lg_ws_stats *st)
 	*st = x->st;
 }
 
-/* One read into c->in: bytes read, 0 at EOF, -errno. Sets c->rx_ns. */
-static ssize_t lg_ws_read(lg_ws *c, size_t room)
+/* One read into buf: bytes read, 0 at EOF, -errno. Sets c->rx_ns. */
+static ssize_t lg_ws_read(lg_ws *c, char *buf, size_t room)
 {
 	char cbuf[CMSG_SPACE(sizeof(struct timespec))];
-	struct iovec iov = { c->in + c->inlen, room };
+	struct iovec iov = { buf, room };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
 			     .msg_controllen = sizeof(cbuf) };
 	ssize_t r = recvmsg(c->fd, &mh, MSG_DONTWAIT);
@@ -240,6 +281,33 @@ static ssize_t lg_ws_read(lg_ws *c, size_t room)
 			c->x->st.late++;
 	}
 	return r;
+}
+
+/* TLS: n bytes of ciphertext in, all the plaintext OpenSSL can make of them
+ * appended to c->in (none left inside it: SSL_read until WANT_READ), the
+ * handshake's answers sent: plaintext bytes or -errno. */
+static ssize_t lg_ws_tls_in(lg_ws *c, const char *d, size_t n)
+{
+	size_t got = 0;
+	int r, err;
+
+	if (BIO_write(SSL_get_rbio(c->ssl), d, (int)n) != (int)n)
+		return -ENOMEM;
+	for (;;) {
+		if (lg_ws_grow(&c->in, &c->incap, c->inlen + got + 16384 + 1))
+			return -ENOMEM;
+		r = SSL_read(c->ssl, c->in + c->inlen + got, (int)(c->incap - c->inlen - got - 1));
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	err = SSL_get_error(c->ssl, r);
+	ERR_clear_error();
+	if (err != SSL_ERROR_WANT_READ) /* close_notify (ZERO_RETURN) or a failure */
+		return -ECONNRESET;
+	if (lg_ws_tls_flush(c) < 0)
+		return -EPIPE;
+	return (ssize_t)got;
 }
 
 void lg_ws_close(lg_ws *c)
@@ -433,22 +501,29 @@ static void lg_ws_io(uv_poll_t *h, int status, int events)
 	}
 	if (events & UV_READABLE) {
 		for (;;) {
-			ssize_t r;
+			static char tls_in[65536]; /* ciphertext: one loop, no threads */
+			ssize_t r, got;
 			long used;
 			size_t off = 0, room;
 			if (lg_ws_grow(&c->in, &c->incap, c->inlen + 65536)) {
 				lg_ws_kill(c);
 				return;
 			}
-			room = c->incap - c->inlen - 1;
-			r = lg_ws_read(c, room);
-			if (r == 0 || (r < 0 && r != -EAGAIN && r != -EWOULDBLOCK)) {
+			if (c->ssl) {
+				room = sizeof(tls_in);
+				r = lg_ws_read(c, tls_in, room);
+				got = r > 0 ? lg_ws_tls_in(c, tls_in, (size_t)r) : r;
+			} else {
+				room = c->incap - c->inlen - 1;
+				r = got = lg_ws_read(c, c->in + c->inlen, room);
+			}
+			if (r == 0 || (r < 0 && r != -EAGAIN && r != -EWOULDBLOCK) || (r > 0 && got < 0)) {
 				lg_ws_kill(c);
 				return;
 			}
 			if (r < 0)
 				break;
-			c->inlen += (size_t)r;
+			c->inlen += (size_t)got;
 			if (!c->open) {
 				int n = lg_ws_handshake(c);
 				if (n < 0) {
@@ -532,6 +607,39 @@ lg_ws *lg_ws_connect(lg_ws_ctx *x, const char *url, const char *bearer, lg_ws_op
 	return c;
 }
 
+/* An accepted connection's TLS: memory BIOs (see the top of the file). */
+static int lg_ws_tls_new(lg_ws *c)
+{
+	BIO *r = BIO_new(BIO_s_mem()), *w = BIO_new(BIO_s_mem());
+
+	if (!r || !w || !(c->ssl = SSL_new(c->x->tls))) {
+		BIO_free(r);
+		BIO_free(w);
+		return -ENOMEM;
+	}
+	SSL_set_bio(c->ssl, r, w); /* c->ssl owns them */
+	SSL_set_accept_state(c->ssl);
+	return 0;
+}
+
+int lg_ws_tls(lg_ws_ctx *x, const char *cert, const char *key)
+{
+	SSL_CTX *t = SSL_CTX_new(TLS_server_method());
+
+	if (!t)
+		return -ENOMEM;
+	if (!SSL_CTX_set_min_proto_version(t, TLS1_2_VERSION) ||
+	    SSL_CTX_use_certificate_chain_file(t, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(t, key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(t) != 1) {
+		ERR_print_errors_fp(stderr);
+		SSL_CTX_free(t);
+		return -EINVAL;
+	}
+	SSL_CTX_free(x->tls);
+	x->tls = t;
+	return 0;
+}
+
 static void lg_ws_accept(uv_poll_t *h, int status, int events)
 {
 	lg_ws_ctx *x = h->data;
@@ -552,6 +660,10 @@ static void lg_ws_accept(uv_poll_t *h, int status, int events)
 		}
 		c->text_h = x->text_h;
 		c->arg = x->arg;
+		if (x->tls && lg_ws_tls_new(c) < 0) {
+			lg_ws_kill(c);
+			continue;
+		}
 		if (x->accept_h)
 			x->accept_h(c, x->arg);
 		lg_ws_events(c, UV_READABLE);
@@ -605,6 +717,9 @@ void lg_ws_ctx_destroy(lg_ws_ctx *x)
 {
 	while (x->list)
 		lg_ws_kill(x->list);
+	/* the connections' SSL objects hold references: freed last by them */
+	SSL_CTX_free(x->tls);
+	x->tls = NULL;
 	if (!x->listening) {
 		if (x->lfd >= 0)
 			close(x->lfd);
