@@ -602,59 +602,65 @@ static void test_refused(void **state)
 	wst_free(t);
 }
 
-/* Our client connects to a plain listener; returns once its ClientHello
- * (the first bytes of a TLS handshake record) has arrived. */
-static void hello_in(wst *t, ws_ctx *ctx, int lfd, int port, cli *k, tpeer *tp)
+/* Our client connecting to a plain listener, once its ClientHello (the
+ * first bytes of a TLS handshake record) has arrived there. */
+typedef struct hello {
+	wst *t;
+	int port, lfd;
+	ws_ctx *ctx;
+	cli k;
+	tpeer tp;
+} hello;
+
+static void hello_start(hello *h)
 {
-	connect_to(ctx, "localhost", port, k);
-	tp_accept(t, lfd, tp, NULL, NULL);
-	assert_true(RUN_UNTIL(t, (wst_peer_pump(&tp->p), tp->p.n >= 5), 5000));
-	assert_int_equal(tp->p.b[0], 0x16); /* a TLS handshake record */
+	memset(h, 0, sizeof(*h));
+	h->t = wst_new(NULL);
+	h->lfd = wst_listen_plain(&h->port);
+	h->ctx = ctx_trusting(h->t, cert_good);
+	connect_to(h->ctx, "localhost", h->port, &h->k);
+	tp_accept(h->t, h->lfd, &h->tp, NULL, NULL);
+	assert_true(RUN_UNTIL(h->t, (wst_peer_pump(&h->tp.p), h->tp.p.n >= 5), 5000));
+	assert_int_equal(h->tp.p.b[0], 0x16); /* a TLS handshake record */
+}
+
+static void hello_end(hello *h)
+{
+	tp_free(&h->tp);
+	close(h->lfd);
+	ws_ctx_destroy(h->ctx);
+	wst_free(h->t);
 }
 
 /* A server that drops the TCP connection once our ClientHello is in. */
 static void test_close_mid_handshake(void **state)
 {
 	(void)state;
-	wst *t = wst_new(NULL);
-	int port, lfd = wst_listen_plain(&port);
-	ws_ctx *ctx = ctx_trusting(t, cert_good);
-	cli k = { 0 };
-	tpeer tp;
+	hello h;
 
-	hello_in(t, ctx, lfd, port, &k, &tp);
-	wst_peer_close(&tp.p);
-	assert_true(RUN_UNTIL(t, k.closed == 1, 5000));
-	assert_int_equal(k.opened, 0);
-	assert_int_equal(k.code, 1006);
-	tp_free(&tp);
-	close(lfd);
-	ws_ctx_destroy(ctx);
-	wst_free(t);
+	hello_start(&h);
+	wst_peer_close(&h.tp.p);
+	assert_true(RUN_UNTIL(h.t, h.k.closed == 1, 5000));
+	assert_int_equal(h.k.opened, 0);
+	assert_int_equal(h.k.code, 1006);
+	hello_end(&h);
 }
 
 /* A server speaking plain HTTP instead of TLS: a clear reason, no crash. */
 static void test_garbage_not_tls(void **state)
 {
 	(void)state;
-	wst *t = wst_new(NULL);
-	int port, lfd = wst_listen_plain(&port);
-	ws_ctx *ctx = ctx_trusting(t, cert_good);
-	cli k = { 0 };
-	tpeer tp;
+	hello h;
 	const char *junk = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
 
-	hello_in(t, ctx, lfd, port, &k, &tp);
-	assert_int_equal(wst_peer_send(t, &tp.p, junk, strlen(junk)), 0);
-	assert_true(RUN_UNTIL(t, k.closed == 1, 5000));
-	assert_int_equal(k.opened, 0);
-	assert_int_equal(k.code, 1006);
-	if (!strstr(k.reason, "TLS handshake failed: "))
-		fail_msg("reason \"%s\"", k.reason);
-	tp_free(&tp);
-	close(lfd);
-	ws_ctx_destroy(ctx);
-	wst_free(t);
+	hello_start(&h);
+	assert_int_equal(wst_peer_send(h.t, &h.tp.p, junk, strlen(junk)), 0);
+	assert_true(RUN_UNTIL(h.t, h.k.closed == 1, 5000));
+	assert_int_equal(h.k.opened, 0);
+	assert_int_equal(h.k.code, 1006);
+	if (!strstr(h.k.reason, "TLS handshake failed: "))
+		fail_msg("reason \"%s\"", h.k.reason);
+	hello_end(&h);
 }
 
 /* Mid-session: the peer's close_notify ends the connection like a TCP
@@ -703,23 +709,16 @@ static void test_close_notify_and_bad_record(void **state)
 static void test_close_while_tls_handshake(void **state)
 {
 	(void)state;
-	wst *t = wst_new(NULL);
-	int port, lfd = wst_listen_plain(&port);
-	ws_ctx *ctx = ctx_trusting(t, cert_good);
-	cli k = { 0 };
-	tpeer tp;
+	hello h;
 
-	hello_in(t, ctx, lfd, port, &k, &tp);
-	ws_close(k.c, 1000, "never mind");
-	assert_true(RUN_UNTIL(t, k.closed == 1, 2000));
-	assert_int_equal(k.opened, 0);
-	assert_int_equal(k.code, 1000);
-	assert_string_equal(k.reason, "closed while connecting");
-	assert_true(RUN_UNTIL(t, wst_peer_pump(&tp.p), 2000)); /* socket dropped */
-	tp_free(&tp);
-	close(lfd);
-	ws_ctx_destroy(ctx);
-	wst_free(t);
+	hello_start(&h);
+	ws_close(h.k.c, 1000, "never mind");
+	assert_true(RUN_UNTIL(h.t, h.k.closed == 1, 2000));
+	assert_int_equal(h.k.opened, 0);
+	assert_int_equal(h.k.code, 1000);
+	assert_string_equal(h.k.reason, "closed while connecting");
+	assert_true(RUN_UNTIL(h.t, wst_peer_pump(&h.tp.p), 2000)); /* socket dropped */
+	hello_end(&h);
 }
 
 static int make_cert(const char *cn, const char *cert, const char *key)
