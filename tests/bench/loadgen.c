@@ -27,6 +27,7 @@
  * slot, in the same write as its media (lg_tw.c).
  * Prints one JSON object with the counters and histograms' percentiles. */
 #include <getopt.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -102,11 +103,57 @@ static struct {
 	int max_concurrent, cur_concurrent;
 	lg_hist hop_in, hop_out, hop_out_net, rtt, gen_lag, pace;
 	lg_hist hop_in_loop, hop_out_loop; /* the same, stamped at the loop's wake-up */
+	/* --watch-pid: where the scheduler puts the product process against
+	 * this one (docs/performance.md: sharing a vCPU or not decides the
+	 * cost of every loopback message) */
+	int watch_pid;
+	uv_timer_t watch_t;
+	uint64_t place_n, place_same;
 	lg_echo echo; /* the fake Realtime */
 	lg_tw_io twio; /* the Twilio streams' */
 	char buf[B64_ENC_LEN(TW_MEDIA_MAX) + 4096];
 	uint8_t audio[TW_MEDIA_MAX];
 } G;
+
+/* The vCPU the watched process last ran on (field 39 of /proc/PID/stat),
+ * or -1. */
+static int watch_cpu(int pid)
+{
+	char path[64], buf[1024], *p, *save = NULL;
+	FILE *f;
+	size_t n;
+	int i = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if (!(p = strrchr(buf, ')')))
+		return -1;
+	/* after "pid (comm)": field 3 (state) is token 0, field 39 token 36 */
+	for (char *tok = strtok_r(p + 1, " ", &save); tok; tok = strtok_r(NULL, " ", &save), i++)
+		if (i == 36)
+			return atoi(tok);
+	return -1;
+}
+
+/* Every 10 ms of the measured window: on our vCPU or the other one? */
+static void on_watch(uv_timer_t *tm)
+{
+	int other, mine;
+
+	(void)tm;
+	if (!G.t_all_open || G.stopping)
+		return;
+	other = watch_cpu(G.watch_pid);
+	mine = sched_getcpu();
+	if (other < 0 || mine < 0)
+		return;
+	G.place_n++;
+	G.place_same += other == mine;
+}
 
 /* The time the loop woke up for the I/O being handled. */
 static int64_t rx_now(void)
@@ -567,6 +614,8 @@ static void stop_all(void)
 	uv_close((uv_handle_t *)&G.ramp, NULL);
 	uv_close((uv_handle_t *)&G.deadline_t, NULL);
 	uv_close((uv_handle_t *)&G.prep, NULL);
+	if (G.watch_pid > 0)
+		uv_close((uv_handle_t *)&G.watch_t, NULL);
 	uv_close((uv_handle_t *)&G.sigint, NULL);
 	uv_close((uv_handle_t *)&G.sigterm, NULL);
 	if (G.chain)
@@ -649,6 +698,7 @@ static void report(void)
 	       G.out_tx, G.out_rx, lost_out, G.out_dup, G.out_misaligned);
 	printf("\"in_lost_last5s\":%" PRIu64 ",\"out_lost_last5s\":%" PRIu64 ",", tail_in, tail_out);
 	printf("\"prebuf_not_echoed\":%" PRIu64 ",\"gen_skipped\":%" PRIu64 ",", G.prebuf, G.skipped);
+	printf("\"place_samples\":%" PRIu64 ",\"place_same\":%" PRIu64 ",", G.place_n, G.place_same);
 	printf("\"ws_reads\":%" PRIu64 ",\"ws_unstamped\":%" PRIu64 ",\"stamp_late\":%" PRIu64
 	       ",\"stamp_before_send_in\":%" PRIu64 ",\"stamp_before_send_out\":%" PRIu64 ",\"marks_rx\":%" PRIu64 ",",
 	       G.wsst.reads, G.wsst.unstamped, G.wsst.late, G.early_in, G.early_out, G.marks_rx);
@@ -677,6 +727,7 @@ static void usage(void)
 		"  chain: --rtp-base PORT (call i uses PORT+i) [--max-seconds T]\n"
 		"  --lws: WebSockets through common/ws (libwebsockets) instead of the built-in raw ones\n"
 		"  --marks-now: echo Twilio marks at once instead of at the stream's next 20 ms slot\n"
+		"  --watch-pid PID: every 10 ms of the measured window, is PID on this process's vCPU?\n"
 		"  --rt-tls-cert FILE --rt-tls-key FILE: the fake Realtime speaks TLS (PEM; not with --lws)\n"
 		"  The fake Realtime (echo) listens on 127.0.0.1:--rt-port (0 = any; printed as RTPORT n).\n");
 	exit(2);
@@ -689,6 +740,7 @@ int main(int argc, char **argv)
 		{ "url", 1, 0, 'u' }, { "bearer", 1, 0, 'b' }, { "rate", 1, 0, 'r' },
 		{ "rt-port", 1, 0, 'p' }, { "rtp-base", 1, 0, 'B' }, { "max-seconds", 1, 0, 'M' }, { "lws", 0, 0, 'L' },
 		{ "marks-now", 0, 0, 'K' }, { "rt-tls-cert", 1, 0, 'C' }, { "rt-tls-key", 1, 0, 'k' },
+		{ "watch-pid", 1, 0, 'W' },
 		{ 0, 0, 0, 0 },
 	};
 	ws_opts wo = { .max_message = 1u << 20, .max_queue = 4u << 20, .connect_timeout_ms = 20000 };
@@ -713,6 +765,7 @@ int main(int argc, char **argv)
 		case 'p': G.rt_port = atoi(optarg); break;
 		case 'B': G.rtp_base = atoi(optarg); break;
 		case 'M': max_s = atoi(optarg); break;
+		case 'W': G.watch_pid = atoi(optarg); break;
 		case 'L': G.lws = true; break;
 		case 'K': G.marks_now = true; break;
 		case 'C': tls_cert = optarg; break;
@@ -774,6 +827,10 @@ int main(int argc, char **argv)
 	uv_prepare_start(&G.prep, on_prepare);
 	uv_timer_init(G.loop, &G.wheel);
 	uv_timer_start(&G.wheel, on_wheel, 1, 1);
+	if (G.watch_pid > 0) {
+		uv_timer_init(G.loop, &G.watch_t);
+		uv_timer_start(&G.watch_t, on_watch, 10, 10);
+	}
 	uv_timer_init(G.loop, &G.ramp);
 	if (!G.chain)
 		uv_timer_start(&G.ramp, on_ramp, 0, 10);

@@ -127,6 +127,11 @@ if a.mode == "chain":
         row("echo frames split across RTP packets", "%d" % lg["out_misaligned"])
 row("generator send lateness p50/p99/max", ms(lg["gen_lag_ms"]))
 row("frames the generator skipped (it was not scheduled > 60 ms)", "%d" % lg.get("gen_skipped", 0))
+if lg.get("place_samples"):
+    # docs/performance.md "What the two modes are": sharing a vCPU with
+    # the generator makes each loopback message cheaper for voiceproxy
+    row("voiceproxy last ran on the generator's vCPU (sampled every 10 ms)",
+        "%.0f %% of %d samples" % (100.0 * lg["place_same"] / lg["place_samples"], lg["place_samples"]))
 for p in procs:
     row("%s CPU s per call-minute" % p, "%.4f" % cpu_cm[p])
 for p in procs:

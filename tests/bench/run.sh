@@ -197,7 +197,7 @@ run_one() {
 	base_vp=$(proc_sample "$VP_PID")
 	if [ "$mode" = proxy ]; then
 		t_ramp=$(( (n + RATE - 1) / RATE ))
-		"$BUILD/tests/bench/loadgen" $GEN_LWS "${LG_TLS[@]}" --mode proxy --calls "$n" --seconds "$s" --rate "$RATE" \
+		"$BUILD/tests/bench/loadgen" $GEN_LWS "${LG_TLS[@]}" --watch-pid "$VP_PID" --mode proxy --calls "$n" --seconds "$s" --rate "$RATE" \
 			--rt-port "$RT_PORT" --url "ws://127.0.0.1:$VP_PORT/media-stream" --bearer bench-token \
 			>"$T/$tag.lg.out" 2>"$T/$tag.lg.log" &
 		lg_pid=$!; PIDS+=("$lg_pid")
