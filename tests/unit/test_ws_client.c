@@ -170,6 +170,14 @@ static void expect_close(cx *s, int code, const char *reason)
 	free(f.data);
 }
 
+/* The server ends TCP; close_h must follow. */
+static void srv_hangup(cx *s)
+{
+	close(s->p.fd);
+	s->p.fd = -1;
+	assert_true(RUN_UNTIL(s->t, s->r.closed == 1, 3000));
+}
+
 static bool peer_eof(cx *s, int ms)
 {
 	return RUN_UNTIL(s->t, wst_peer_pump(&s->p), ms);
@@ -328,9 +336,7 @@ static void test_eof_mid_handshake(void **state)
 	cx_request(&s);
 	wst_raw_send(s.p.fd, a, strlen(a));
 	assert_false(RUN_UNTIL(s.t, s.r.closed, 100));
-	close(s.p.fd);
-	s.p.fd = -1;
-	assert_true(RUN_UNTIL(s.t, s.r.closed == 1, 3000));
+	srv_hangup(&s);
 	assert_int_equal(s.r.code, 1006);
 	assert_true(s.r.reason[0] != '\0');
 	assert_int_equal(s.r.opened, 0);
@@ -534,9 +540,7 @@ static void test_protocol_errors(void **state)
 			n = wst_frame_build(b, 0x88, "\x03\xe8", 2, NULL);
 			wst_raw_send(s.p.fd, b, n);
 		}
-		close(s.p.fd);
-		s.p.fd = -1;
-		assert_true(RUN_UNTIL(s.t, s.r.closed == 1, 3000));
+		srv_hangup(&s);
 		if (s.r.code != cases[i].code)
 			fail_msg("case %zu: close_h %d \"%s\", want %d", i, s.r.code, s.r.reason,
 				 cases[i].code);
@@ -591,9 +595,7 @@ static void test_server_close(void **state)
 	srv_frame(&s, 0x89, "late", 4);
 	srv_frame(&s, 0x81, "late", 4);
 	assert_false(RUN_UNTIL(s.t, (wst_peer_pump(&s.p), s.p.n > 0), 100));
-	close(s.p.fd);
-	s.p.fd = -1;
-	assert_true(RUN_UNTIL(s.t, s.r.closed == 1, 3000));
+	srv_hangup(&s);
 	assert_int_equal(s.r.code, 4001);
 	assert_string_equal(s.r.reason, "bye");
 	assert_int_equal(s.r.ntext, 0);
@@ -616,9 +618,7 @@ static void test_server_close_empty(void **state)
 	assert_true(f.masked && f.fin);
 	assert_int_equal(f.len, 0);
 	free(f.data);
-	close(s.p.fd);
-	s.p.fd = -1;
-	assert_true(RUN_UNTIL(s.t, s.r.closed == 1, 3000));
+	srv_hangup(&s);
 	assert_int_equal(s.r.code, 1005);
 	cx_end(&s);
 }
@@ -640,9 +640,7 @@ static void test_server_close_invalid(void **state)
 		cx_open(&s);
 		srv_frame(&s, 0x88, bad[i].body, bad[i].len);
 		expect_close(&s, 1002, NULL);
-		close(s.p.fd);
-		s.p.fd = -1;
-		assert_true(RUN_UNTIL(s.t, s.r.closed == 1, 3000));
+		srv_hangup(&s);
 		assert_int_equal(s.r.code, 1002);
 		cx_end(&s);
 	}
