@@ -98,17 +98,20 @@ $(OUT)/tests/fakes/%: $(OUT)/obj/tests/fakes/%.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 $(OUT)/tests/bench/%: $(OUT)/obj/tests/bench/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(BENCH_LIBS)
+# floor --uring: its io_uring relay (the bench only; the product does not use it)
+$(OUT)/tests/bench/floor: BENCH_LIBS = -luring
 
 # ---- packages ---------------------------------------------------------------
 # Everything building, testing, the demo and the benchmark use, from Debian.
 # ca-certificates: the store wss:// (OpenAI) is verified against; openssl:
-# the tests' certificates; socat: TLS in front of the tests' fakes.
+# the tests' certificates; socat: TLS in front of the tests' fakes;
+# liburing-dev: tests/bench/floor --uring.
 DEB_PKGS := build-essential pkg-config libsofia-sip-ua-dev libmicrohttpd-dev \
 	libwebsockets-dev libjansson-dev libcurl4-openssl-dev libuv1-dev libcmocka-dev \
 	libssl-dev ca-certificates openssl sip-tester baresip-core kamailio espeak-ng sox python3 \
 	python3-jsonschema clang libclang-rt-14-dev sipvicious curl procps psmisc iproute2 \
-	cppcheck clang-tidy socat
+	cppcheck clang-tidy socat liburing-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps:

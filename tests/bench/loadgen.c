@@ -115,30 +115,6 @@ static struct {
 	uint8_t audio[TW_MEDIA_MAX];
 } G;
 
-/* The vCPU the watched process last ran on (field 39 of /proc/PID/stat),
- * or -1. */
-static int watch_cpu(int pid)
-{
-	char path[64], buf[1024], *p, *save = NULL;
-	FILE *f;
-	size_t n;
-	int i = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (!(f = fopen(path, "r")))
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	if (!(p = strrchr(buf, ')')))
-		return -1;
-	/* after "pid (comm)": field 3 (state) is token 0, field 39 token 36 */
-	for (char *tok = strtok_r(p + 1, " ", &save); tok; tok = strtok_r(NULL, " ", &save), i++)
-		if (i == 36)
-			return atoi(tok);
-	return -1;
-}
-
 /* Every 10 ms of the measured window: on our vCPU or the other one? */
 static void on_watch(uv_timer_t *tm)
 {
@@ -147,7 +123,7 @@ static void on_watch(uv_timer_t *tm)
 	(void)tm;
 	if (!G.t_all_open || G.stopping)
 		return;
-	other = watch_cpu(G.watch_pid);
+	other = lg_last_cpu(G.watch_pid);
 	mine = sched_getcpu();
 	if (other < 0 || mine < 0)
 		return;

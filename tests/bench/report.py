@@ -30,6 +30,7 @@ ap.add_argument("--end", action="append", default=[])
 ap.add_argument("--sipp")
 ap.add_argument("--out")
 ap.add_argument("--udp")
+ap.add_argument("--steal")  # "TICKS SECONDS": /proc/stat steal over the run
 a = ap.parse_args()
 
 lg = None
@@ -101,6 +102,11 @@ row("  of which lost in each call's last 5 s (in flight at hang-up) in / out",
 if a.udp:
     u = a.udp.split()
     row("kernel UDP receive-buffer drops during the run (system-wide)", u[0])
+if a.steal:
+    st_ticks, st_s = a.steal.split()
+    # all vCPUs together: 1000 ms per s would be one whole vCPU taken
+    row("time the hypervisor took from our vCPUs (steal, /proc/stat, all vCPUs)",
+        "%.0f ms per s" % (int(st_ticks) * 1000.0 / a.tick / max(float(st_s), 0.001)))
 row("caller frames held by voiceproxy before session set-up (not echoed)", "%d" % lg.get("prebuf_not_echoed", 0))
 hop_in_name = "voiceproxy" if a.mode == "proxy" else "sipbridge+voiceproxy"
 row("added latency caller->model (%s) p50/p99/max" % hop_in_name, ms(lg["hop_in_ms"]))

@@ -250,6 +250,9 @@ run_one() {
 	fi
 	local udp0 udp1
 	udp0=$(awk '/^Udp:/ && $2 ~ /^[0-9]/ {print $6}' /proc/net/snmp)
+	# steal: time the hypervisor ran something else on our vCPUs
+	local steal0 st_t0 steal1 st_t1
+	steal0=$(awk '/^cpu / {print $9}' /proc/stat); st_t0=$(date +%s.%N)
 	local iv=1
 	[ "$SOAK" = 1 ] && iv=30
 	names+=("loadgen=$lg_pid")
@@ -259,6 +262,7 @@ run_one() {
 	echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg) (other processes compete for the 2 cores when this is above ~2)"
 	[ -n "$sipp_pid" ] && { wait "$sipp_pid" || true; }
 	udp1=$(awk '/^Udp:/ && $2 ~ /^[0-9]/ {print $6}' /proc/net/snmp)
+	steal1=$(awk '/^cpu / {print $9}' /proc/stat); st_t1=$(date +%s.%N)
 	local end_vp end_sb=
 	end_vp=$(proc_sample "$VP_PID")
 	[ -n "$sb_pid" ] && end_sb=$(proc_sample "$sb_pid")
@@ -270,7 +274,7 @@ run_one() {
 		--targets "$TARGETS" --lg "$T/$tag.lg.out" --samples "$T/$tag.samples" --tick "$(getconf CLK_TCK)" \
 		--base "voiceproxy=$base_vp" ${base_sb:+--base "sipbridge=$base_sb"} \
 		--end "voiceproxy=$end_vp" ${end_sb:+--end "sipbridge=$end_sb"} \
-		--udp "$((udp1 - udp0))" ${sipp_pid:+--sipp "$T/$tag.sipp.csv"} --out "$T/results.jsonl" || FAILED=1
+		--udp "$((udp1 - udp0))" --steal "$((steal1 - steal0)) $(awk -v a="$st_t1" -v b="$st_t0" 'BEGIN{printf "%.2f", a-b}')" ${sipp_pid:+--sipp "$T/$tag.sipp.csv"} --out "$T/results.jsonl" || FAILED=1
 }
 
 FAILED=0

@@ -22,6 +22,9 @@
 
 /* CLOCK_REALTIME in ns: what the kernel's SO_TIMESTAMPNS stamps UDP with. */
 int64_t lg_now_ns(void);
+/* The vCPU process pid last ran on (field 39 of /proc/PID/stat), or -1:
+ * with sched_getcpu(), where the scheduler puts a peer against us. */
+int lg_last_cpu(int pid);
 
 /* "key":"value" in d -> value and its length (no unescaping: the values
  * looked up have none); NULL when absent. */

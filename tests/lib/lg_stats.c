@@ -113,3 +113,27 @@ int lg_mark_read(const uint8_t *f, uint32_t n_idx, uint32_t n_seq, uint32_t *idx
 		return -1;
 	return 0;
 }
+
+/* The vCPU the watched process last ran on (field 39 of /proc/PID/stat),
+ * or -1. */
+int lg_last_cpu(int pid)
+{
+	char path[64], buf[1024], *p, *save = NULL;
+	FILE *f;
+	size_t n;
+	int i = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if (!(p = strrchr(buf, ')')))
+		return -1;
+	/* after "pid (comm)": field 3 (state) is token 0, field 39 token 36 */
+	for (char *tok = strtok_r(p + 1, " ", &save); tok; tok = strtok_r(NULL, " ", &save), i++)
+		if (i == 36)
+			return atoi(tok);
+	return -1;
+}
