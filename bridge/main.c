@@ -104,9 +104,9 @@ int main(int argc, char **argv)
 	}
 	g_ua = ua;
 	install_signals();
-	log_info("-", "sipbridge ready: streaming calls to %s%s, MAX_CALLS=%d, RTP %d-%d", conf.ws_url,
-		 conf.sip_username ? "" : " (gateway mode: no registration)", conf.max_calls, conf.rtp_min,
-		 conf.rtp_max);
+	log_info("-", "sipbridge ready: streaming calls to %s%s, MAX_CALLS=%d, RTP %d-%d (" SB_VERSION ")",
+		 conf.ws_url, conf.sip_username ? "" : " (gateway mode: no registration)", conf.max_calls,
+		 conf.rtp_min, conf.rtp_max);
 	status = sipua_run(ua) == 0 ? 0 : 1;
 out:
 	media_destroy(m); /* joins the media thread: no more events after this */

@@ -233,7 +233,7 @@ int sipua_new(sipua **out, const sb_config *conf)
 			     SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"),
 			     NUTAG_ENABLEMESSAGE(0),
 			     NUTAG_ENABLEINVITE(1),
-			     SIPTAG_USER_AGENT_STR(SB_VERSION),
+			     SIPTAG_USER_AGENT_STR(SB_USER_AGENT),
 			     TAG_END());
 	if (!ua->nua) {
 		log_err("-", "sip: cannot listen on %s (port %d in use or address not local?)", url, conf->sip_port);

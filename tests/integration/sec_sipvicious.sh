@@ -5,6 +5,7 @@
 #     bridge; svwar (INVITE, REGISTER, OPTIONS) over extensions 990-1010
 #     cannot tell the account from any other number (every extension gets
 #     the same answer, or svwar finds nothing).
+#     svmap sees User-Agent "VoixIA" and no version.
 #     A flood of 150 INVITEs from that one source is mostly refused by
 #     MAX_INVITE_RATE (counted as rate_limited).
 #  2. ALLOWED_SOURCES excluding 127.0.0.1: svwar INVITE (--force) cannot
@@ -138,6 +139,10 @@ start_sb open --sip-username "$ACCOUNT" --sip-password "svwar-secret-pw" \
 timeout 60 svmap -b 127.0.0.1 -P "$(e2e_free_port)" -p"$SB_PORT" 127.0.0.1 >"$T/svmap.out" 2>&1
 grep -q "127.0.0.1:$SB_PORT" "$T/svmap.out" || e2e_fail "svmap did not see the bridge: $(tail -n 5 "$T/svmap.out")"
 ! grep -q 'svwar-secret-pw' "$T/svmap.out" || e2e_fail "svmap output holds the password"
+# what svmap fingerprints: the User-Agent, without a version
+grep -q 'VoixIA' "$T/svmap.out" || e2e_fail "svmap does not show User-Agent VoixIA: $(tail -n 5 "$T/svmap.out")"
+! grep -Eqi 'sipbridge [0-9]|sofia-sip|0\.1\.0' "$T/svmap.out" ||
+	e2e_fail "svmap shows a version: $(grep -Ei 'sipbridge|sofia|0\.1\.0' "$T/svmap.out")"
 check_alive open
 for m in INVITE REGISTER OPTIONS; do
 	svwar_run "open-$m" "$m"
