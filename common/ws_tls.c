@@ -236,7 +236,7 @@ bool ws_tls_ready(const ws_conn *c)
 	return SSL_is_init_finished(c->tls->ssl);
 }
 
-static int ws_tls_failed(ws_conn *c, int ret);
+static int ws_tls_failed(ws_conn *c, struct lws *wsi, int ret);
 
 /* The handshake's first flight (ClientHello), from RAW_CONNECTED. A
  * local failure (no usable version or cipher under the system's policy)
@@ -248,7 +248,7 @@ int ws_tls_start(ws_conn *c, struct lws *wsi)
 	ws_tls_err_reset();
 	n = SSL_do_handshake(c->tls->ssl); /* WANT_READ: the ClientHello is in wb */
 	if (n != 1 && SSL_get_error(c->tls->ssl, n) != SSL_ERROR_WANT_READ)
-		return ws_tls_failed(c, n);
+		return ws_tls_failed(c, wsi, n);
 	lws_callback_on_writable(wsi);
 	return 0;
 }
@@ -261,8 +261,10 @@ static void ws_tls_want_write(ws_conn *c, struct lws *wsi)
 		lws_callback_on_writable(wsi);
 }
 
-/* Why the handshake failed, into the close reason and one log line. */
-static int ws_tls_failed(ws_conn *c, int ret)
+/* Why the handshake failed, into the close reason and one log line; the
+ * alert OpenSSL made of it (unknown CA, bad certificate...) goes to the
+ * server first, best effort, so its logs say why we left. */
+static int ws_tls_failed(ws_conn *c, struct lws *wsi, int ret)
 {
 	char why[WS_CLOSE_REASON_MAX + 1], e[96];
 	SSL *ssl = c->tls->ssl;
@@ -279,6 +281,8 @@ static int ws_tls_failed(ws_conn *c, int ret)
 	else
 		snprintf(why, sizeof(why), "TLS handshake failed: error %d", err);
 	ERR_clear_error();
+	if (err != SSL_ERROR_SYSCALL && err != SSL_ERROR_ZERO_RETURN)
+		(void)ws_tls_flush(c, wsi);
 	if (!c->closing) /* not when we dropped it ourselves */
 		log_warn(c->log_id, "ws %s: %s", c->peer, why);
 	ws_conn_set_reason(c, 1006, why);
@@ -304,7 +308,7 @@ int ws_tls_rx(ws_conn *c, struct lws *wsi, const void *in, size_t len)
 		n = SSL_do_handshake(ssl);
 		if (n != 1) {
 			if (SSL_get_error(ssl, n) != SSL_ERROR_WANT_READ)
-				return ws_tls_failed(c, n);
+				return ws_tls_failed(c, wsi, n);
 			if (ws_tls_pending(c->tls))
 				lws_callback_on_writable(wsi);
 			return 0;

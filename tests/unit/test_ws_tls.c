@@ -398,6 +398,7 @@ typedef struct tpeer {
 	SSL_CTX *sc;
 	SSL *ssl;
 	bool up, failed;
+	char err[160]; /* OpenSSL's reason when the handshake failed */
 	char in[8192];
 	size_t n;
 } tpeer;
@@ -429,8 +430,10 @@ static bool tp_handshake(tpeer *tp)
 	if (r == 1)
 		tp->up = true;
 	else if (SSL_get_error(tp->ssl, r) != SSL_ERROR_WANT_READ &&
-		 SSL_get_error(tp->ssl, r) != SSL_ERROR_WANT_WRITE)
+		 SSL_get_error(tp->ssl, r) != SSL_ERROR_WANT_WRITE) {
 		tp->failed = true;
+		ERR_error_string_n(ERR_peek_error(), tp->err, sizeof(tp->err));
+	}
 	ERR_clear_error();
 	return tp->up || tp->failed;
 }
@@ -591,9 +594,11 @@ static void test_refused(void **state)
 		snprintf(want, sizeof(want), "certificate verify failed: %s", cases[i].why);
 		if (!strstr(k.reason, want))
 			fail_msg("case %zu: reason \"%s\", want \"%s\"", i, k.reason, want);
-		/* the peer got our alert or EOF, never a finished handshake */
+		/* the peer got our alert (not just EOF), never a finished handshake */
 		assert_true(RUN_UNTIL(t, tp_handshake(&tp), 2000));
 		assert_false(tp.up);
+		if (!strstr(tp.err, "alert"))
+			fail_msg("case %zu: the server saw \"%s\", not our alert", i, tp.err);
 		tp_free(&tp);
 		close(lfd);
 	}
