@@ -11,8 +11,8 @@
 #include "media.h"
 
 #define SB_VERSION "sipbridge 0.1.0"
-/* User-Agent (and Server) on the wire: no version, so that a scanner (svmap)
- * cannot match the bridge against a list of known flaws (docs/security.md).
+/* User-Agent on the wire (requests and answers): no version, so that svmap
+ * and other scanners cannot match it against known flaws (docs/security.md).
  * --version and the start-up log line still say which build runs. */
 #define SB_USER_AGENT "VoixIA"
 /* customParameters hold TW_MAX_PARAMS pairs; media adds from, to, sipCallId. */
