@@ -330,13 +330,7 @@ static ssize_t read_stamped(int fd, uint8_t *buf, size_t room, int64_t *rx)
 			     .msg_controllen = sizeof(cbuf) };
 	ssize_t r = recvmsg(fd, &mh, 0);
 
-	*rx = 0;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); r > 0 && cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
-			struct timespec ts;
-			memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
-			*rx = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-		}
+	*rx = r > 0 ? lg_cmsg_rx_ns(&mh) : 0;
 	if (r > 0 && !*rx)
 		*rx = lg_now_ns();
 	return r;
@@ -396,23 +390,12 @@ static void send_slot(int k, int64_t now, bool sending)
 	}
 }
 
+/* utime + stime (fields 14 and 15 of /proc/PID/stat), in seconds */
 static double cpu_s(pid_t pid)
 {
-	char p[64], b[1024];
-	unsigned long ut = 0, st = 0;
-	FILE *f;
-	const char *q;
+	long long ut = lg_proc_stat((int)pid, 14), st = lg_proc_stat((int)pid, 15);
 
-	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
-	if (!(f = fopen(p, "r")))
-		return 0;
-	if (!fgets(b, sizeof(b), f))
-		b[0] = 0;
-	fclose(f);
-	q = strrchr(b, ')');
-	if (!q || sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-		return 0;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	return ut < 0 || st < 0 ? 0 : (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* /proc/stat's steal ticks, all vCPUs: time the hypervisor ran something

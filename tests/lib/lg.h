@@ -22,9 +22,15 @@
 
 /* CLOCK_REALTIME in ns: what the kernel's SO_TIMESTAMPNS stamps UDP with. */
 int64_t lg_now_ns(void);
+/* Field n (1-based, as proc(5) numbers them) of /proc/PID/stat, or -1. */
+long long lg_proc_stat(int pid, int n);
 /* The vCPU process pid last ran on (field 39 of /proc/PID/stat), or -1:
  * with sched_getcpu(), where the scheduler puts a peer against us. */
 int lg_last_cpu(int pid);
+struct msghdr;
+/* The kernel's receive time (SCM_TIMESTAMPNS, from SO_TIMESTAMPNS) in a
+ * recvmsg's control data, or 0 when there is none. */
+int64_t lg_cmsg_rx_ns(struct msghdr *mh);
 
 /* "key":"value" in d -> value and its length (no unescaping: the values
  * looked up have none); NULL when absent. */

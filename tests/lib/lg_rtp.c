@@ -38,12 +38,7 @@ int lg_rtp_recv(int fd, uint8_t *pkt, size_t cap, struct sockaddr_in *from, int6
 
 	if (r < 0)
 		return -1;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
-			struct timespec ts;
-			memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
-			t = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-		}
+	t = lg_cmsg_rx_ns(&mh);
 	*t_rx = t ? t : lg_now_ns();
 	if (r < 12 || (pkt[0] >> 6) != 2)
 		return 0;

@@ -1,5 +1,5 @@
-/* lg_stats: the load generator's clock, latency histograms, frame markers
- * and JSON scan (lg.h). */
+/* lg_stats: the load generator's clock, latency histograms, frame markers,
+ * JSON scan, kernel receive stamps and /proc/PID/stat fields (lg.h). */
 #include "lg.h"
 
 #include <errno.h>
@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #define LG_HB 1000000 /* histogram buckets of 10 µs: 0 .. 10 s */
@@ -114,26 +115,41 @@ int lg_mark_read(const uint8_t *f, uint32_t n_idx, uint32_t n_seq, uint32_t *idx
 	return 0;
 }
 
-/* The vCPU the watched process last ran on (field 39 of /proc/PID/stat),
- * or -1. */
-int lg_last_cpu(int pid)
+long long lg_proc_stat(int pid, int n)
 {
 	char path[64], buf[1024], *p, *save = NULL;
 	FILE *f;
-	size_t n;
-	int i = 0;
+	size_t len;
+	int i = 3;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (!(f = fopen(path, "r")))
+	if (n < 3 || !(f = fopen(path, "r")))
 		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
+	len = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
-	buf[n] = '\0';
-	if (!(p = strrchr(buf, ')')))
+	buf[len] = '\0';
+	if (!(p = strrchr(buf, ')'))) /* comm may hold spaces and parentheses */
 		return -1;
-	/* after "pid (comm)": field 3 (state) is token 0, field 39 token 36 */
 	for (char *tok = strtok_r(p + 1, " ", &save); tok; tok = strtok_r(NULL, " ", &save), i++)
-		if (i == 36)
-			return atoi(tok);
+		if (i == n)
+			return strtoll(tok, NULL, 10);
 	return -1;
+}
+
+int lg_last_cpu(int pid)
+{
+	return (int)lg_proc_stat(pid, 39);
+}
+
+int64_t lg_cmsg_rx_ns(struct msghdr *mh)
+{
+	int64_t t = 0;
+
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+			memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+			t = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		}
+	return t;
 }

@@ -262,15 +262,9 @@ static ssize_t lg_ws_read(lg_ws *c, char *buf, size_t room)
 
 	if (r < 0)
 		return -errno;
-	c->rx_ns = 0;
 	c->x->st.reads++;
 	/* tcp_recvmsg: the receive time of the last segment this read took */
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
-			struct timespec ts;
-			memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
-			c->rx_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-		}
+	c->rx_ns = lg_cmsg_rx_ns(&mh);
 	/* a stamp later than the clock now would be a bug; the clock is only
 	 * read when the stamp is past the last reading (not once per read) */
 	if (!c->rx_ns) {
